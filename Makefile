@@ -1,0 +1,95 @@
+# bokji-bot: `make setup && make run` on a fresh machine, `make test` for the whole suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DEFAULT_GOAL := help
+
+PY311 ?= $(shell command -v python3.11 || echo /root/.pyenv/versions/3.11.7/bin/python)
+PY310 ?= /root/.pyenv/versions/3.10.13/bin/python
+VENV := .venv
+RASA_VENV := .venv-rasa
+MODEL := bot/models/bokji.tar.gz
+STORE := var/knowledge.sqlite3
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
+
+.PHONY: help setup run test test-unit test-integration lint bench bench-retrieval ingest train clean
+
+help:
+	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
+	@echo "make run               start Rasa (5005), actions (5055) and the web app (8000); Ctrl-C stops"
+	@echo "make test              unit tests, then integration tests against the real processes"
+	@echo "make bench-retrieval   retrieval quality and latency (results in bench/results/)"
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL)
+	$(call step,setup complete: now run 'make run')
+
+# [1/5] The app environment (Python 3.11): actions, knowledge, channels, tests.
+$(VENV)/.installed: requirements/app.lock pyproject.toml
+	$(call step,[1/5] app environment (Python 3.11) in $(VENV))
+	@test -x $(VENV)/bin/python || $(PY311) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --progress-bar off -q -r requirements/app.lock
+	$(VENV)/bin/python -m pip install --progress-bar off -q --no-deps --no-build-isolation -e .
+	@touch $@
+
+# [2/5] The Rasa environment (Python 3.10): rasa 3.6 pins cannot coexist with langchain 1.x.
+$(RASA_VENV)/.installed: requirements/rasa.lock
+	$(call step,[2/5] Rasa environment (Python 3.10) in $(RASA_VENV) - about 3 minutes the first time)
+	@test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --progress-bar off -q -r requirements/rasa.lock
+	@touch $@
+
+# [3/5] Models ship inside packages (no model hub is reachable): check they load.
+var/.models-ok: $(VENV)/.installed
+	$(call step,[3/5] embedded models)
+	@mkdir -p var
+	$(VENV)/bin/python -c "from knowledge.embeddings import E5Embeddings as E; e = E(); print('embedding model', e.model_id, 'dim', len(e.embed_query('확인')))"
+	$(VENV)/bin/python -c "from knowledge.analyzer import make_analyzer; print('kiwi ok:', [m.form for m in make_analyzer().morphemes('기초연금받을수있나요')])"
+	@touch $@
+
+# [4/5] Ingest the seed FAQs (incremental: unchanged entries are skipped).
+ingest: var/.models-ok
+	$(call step,[4/5] knowledge: ingest seed FAQs into $(STORE))
+	$(VENV)/bin/bokji ingest --prune
+
+# [5/5] Train Rasa when its inputs changed.
+$(MODEL): $(RASA_VENV)/.installed bot/config.yml bot/domain.yml $(wildcard bot/data/*.yml) \
+          $(wildcard bot/components/*.py) knowledge/analyzer.py knowledge/text.py knowledge/seed/user_dict.tsv
+	$(call step,[5/5] training the Rasa model - about 2-3 minutes)
+	cd bot && ../$(RASA_VENV)/bin/rasa train --fixed-model-name bokji --out models --force 2>&1 \
+		| grep -v -e "Epochs:" -e "Processed" -e "Warning" -e "warn("
+	@test -f $(MODEL)
+	@touch $(MODEL)
+
+train: $(MODEL)
+
+run:
+	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
+	$(VENV)/bin/bokji run
+
+test: test-unit test-integration
+
+test-unit: $(VENV)/.installed
+	$(call step,unit tests)
+	$(VENV)/bin/python -m pytest tests/unit -q
+
+test-integration: $(VENV)/.installed
+	$(call step,integration tests: real Rasa, action server and web app)
+	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
+	$(VENV)/bin/python -m pytest tests/integration -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy knowledge actions channels bokji
+
+bench-retrieval: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.retrieval
+
+bench: bench-retrieval
+
+clean:
+	rm -rf var bot/models

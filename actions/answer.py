@@ -1,0 +1,48 @@
+"""Answer welfare questions from the knowledge base."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.render import utter_answer
+from knowledge.answer import KnowledgeService
+from knowledge.safety import crisis_reply, is_crisis
+
+# Words that point back at the program talked about before ("그거 어디서 신청해요?").
+_REFERS_BACK = re.compile(r"그거|그건|그게|그것|거기|이거|이건|그 제도|그 돈|그 급여|그 연금")
+
+
+def contextual_query(text: str, program: str | None, mentioned: bool) -> str:
+    """Put the remembered program in front of a question that only points back at it."""
+    if program and not mentioned and _REFERS_BACK.search(text):
+        return f"{program} {text}"
+    return text
+
+
+class ActionAnswerWelfare(Action):
+    """Answer from the curated FAQ, or say honestly that we cannot and offer a human."""
+
+    def __init__(self, service: KnowledgeService) -> None:
+        """Keep the shared answer service (built once by the action server)."""
+        self._service = service
+
+    def name(self) -> str:
+        """Same literal as domain.yml."""
+        return "action_answer_welfare"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Answer the latest message."""
+        text = tracker.latest_message.get("text") or ""
+        if is_crisis(text):  # the classifier missed it: safety first, whatever the intent
+            utter_answer(dispatcher, crisis_reply(self._service.helplines), handoff={"reason": "crisis"})
+            return []
+        mentioned = any(e.get("entity") == "program" for e in tracker.latest_message.get("entities", []))
+        query = contextual_query(text, tracker.get_slot("program"), mentioned)
+        utter_answer(dispatcher, self._service.answer(query))
+        return []

@@ -1,0 +1,61 @@
+"""Hand the conversation to a human: on request, and first of all in a crisis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.render import utter_answer
+from knowledge.answer import Answer
+from knowledge.documents import Helpline
+from knowledge.safety import crisis_reply
+
+
+def handoff_answer(helplines: dict[str, Helpline]) -> Answer:
+    """What the citizen reads when a human takes over (the fallback number from its source)."""
+    line = helplines["welfare_call_center"]
+    text = (
+        "상담원에게 연결해 드릴게요. 지금까지 나눈 대화는 상담원이 함께 보고 이어서 도와드려요. "
+        f"기다리기 어려우시면 {line.name}({line.number}, {line.hours})로 전화하셔도 돼요."
+    )
+    return Answer(text=text, sources=(line.as_source(),), confidence=1.0, mode="none")
+
+
+class ActionRequestHuman(Action):
+    """The citizen asked for a person: flag the chat for the staff console."""
+
+    def __init__(self, helplines: dict[str, Helpline]) -> None:
+        """Keep the helplines the message names."""
+        self._helplines = helplines
+
+    def name(self) -> str:
+        """Same literal as domain.yml."""
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Tell the citizen what happens next and flag the handoff for the channel."""
+        utter_answer(dispatcher, handoff_answer(self._helplines), handoff={"reason": "requested"})
+        return []
+
+
+class ActionCrisisSupport(Action):
+    """A crisis: 109 / 129 / 119 first, in one short message, and an urgent human handoff."""
+
+    def __init__(self, helplines: dict[str, Helpline]) -> None:
+        """Keep the helplines the message names."""
+        self._helplines = helplines
+
+    def name(self) -> str:
+        """Same literal as domain.yml."""
+        return "action_crisis_support"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Send the helplines and flag an urgent handoff."""
+        utter_answer(dispatcher, crisis_reply(self._helplines), handoff={"reason": "crisis", "urgent": True})
+        return []

@@ -1,0 +1,30 @@
+"""Turn knowledge answers into Rasa messages: text, quick replies, and sources as custom JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from knowledge.answer import Answer
+
+HUMAN_BUTTON = {"title": "상담원 연결", "payload": "/request_human"}
+
+
+def answer_payload(answer: Answer, **extra: Any) -> dict[str, Any]:
+    """The custom JSON a channel reads next to the text: sources, mode, confidence."""
+    return {
+        "sources": [s.model_dump() for s in answer.sources],
+        "mode": answer.mode,
+        "confidence": answer.confidence,
+        "doc_id": answer.doc_id,
+        **extra,
+    }
+
+
+def utter_answer(dispatcher: CollectingDispatcher, answer: Answer, **extra: Any) -> None:
+    """Send an answer; "not found" answers offer a human unless one is already on the way."""
+    buttons = [{"title": q, "payload": q} for q in answer.suggestions]
+    if answer.mode == "none" and "handoff" not in extra:
+        buttons.append(HUMAN_BUTTON)
+    dispatcher.utter_message(text=answer.text, buttons=buttons, json_message=answer_payload(answer, **extra))

@@ -1,0 +1,55 @@
+"""The action server: build the knowledge service once, register the actions, serve rasa-sdk's API."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+from sanic import Sanic
+
+from actions.answer import ActionAnswerWelfare
+from actions.handoff import ActionCrisisSupport, ActionRequestHuman
+from actions.settings import ActionServerSettings
+from knowledge.answer import KnowledgeService
+from knowledge.backends import build_service
+
+logger = logging.getLogger(__name__)
+
+
+def build_actions(service: KnowledgeService) -> list[Action]:
+    """Every custom action of domain.yml, wired to the shared service."""
+    return [
+        ActionAnswerWelfare(service),
+        ActionRequestHuman(service.helplines),
+        ActionCrisisSupport(service.helplines),
+    ]
+
+
+def build_app(service: KnowledgeService) -> Sanic:
+    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our action instances."""
+    executor = ActionExecutor()
+    for action in build_actions(service):
+        executor.register_action(action)
+    return create_app(executor)
+
+
+def main() -> None:
+    """Run the action server in one process (models load once; Kiwi must never cross a fork)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s actions %(levelname)s %(message)s")
+    settings = ActionServerSettings()
+    service = build_service(settings.knowledge)
+    count = service.store.count()
+    if count == 0:
+        logger.warning("the knowledge store is empty: run `make setup` (or `bokji ingest`)")
+    service.search("기초연금")  # warm up the analyzer and the embedding model before traffic arrives
+    logger.info("knowledge ready: %d documents", count)
+    app = build_app(service)
+    app.run(
+        host=settings.actions_host,
+        port=settings.actions_port,
+        single_process=True,
+        access_log=False,
+        motd=False,
+    )

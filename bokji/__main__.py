@@ -1,0 +1,5 @@
+"""``python -m bokji``."""
+
+from bokji.cli import main
+
+raise SystemExit(main())

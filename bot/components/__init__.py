@@ -1,0 +1,3 @@
+"""Custom Rasa NLU components."""
+
+__all__ = ["kiwi_tokenizer"]

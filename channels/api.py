@@ -1,0 +1,106 @@
+"""The chat API every channel and test uses, and the health report."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from channels.conversation import Conversation
+from channels.rasa_client import probe
+from knowledge.store import SqliteStore
+
+bp = Blueprint("api", __name__)
+
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+class ApiError(Exception):
+    """A client error with a stable code and a message a citizen can read."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        """Keep status, code and the Korean message."""
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
+    """The JSON shape of every API error."""
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def _parse_chat(body: Any, max_chars: int) -> tuple[str, str]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. JSON 객체로 보내 주세요.")
+    missing = [name for name in ("session_id", "text") if name not in body]
+    if missing:
+        raise ApiError(400, "missing_field", f"필수 항목이 빠졌어요: {', '.join(missing)}")
+    session_id, text = body["session_id"], body["text"]
+    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        raise ApiError(
+            400, "invalid_session_id", "session_id는 영문, 숫자, _ . : - 로 된 1~128자 문자열이어야 해요."
+        )
+    if not isinstance(text, str):
+        raise ApiError(400, "invalid_text", "text는 문자열이어야 해요.")
+    text = text.strip()
+    if not text:
+        raise ApiError(400, "empty_text", "메시지가 비어 있어요. 궁금한 내용을 입력해 주세요.")
+    if len(text) > max_chars:
+        raise ApiError(400, "text_too_long", f"메시지가 너무 길어요. {max_chars:,}자 이내로 나누어 보내 주세요.")
+    return session_id, text
+
+
+@bp.post("/api/v1/chat")
+def chat() -> tuple[Response, int]:
+    """One citizen message in, the bot's messages out."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Content-Type: application/json 으로 보내 주세요.")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. 올바른 JSON으로 보내 주세요.")
+    session_id, text = _parse_chat(body, current_app.config["BOKJI_MAX_TEXT_CHARS"])
+    conversation: Conversation = current_app.extensions["bokji.conversation"]
+    reply = conversation.handle(f"web:{session_id}", text)
+    payload = {"session_id": session_id, "messages": [m.as_json() for m in reply.messages]}
+    return jsonify(payload), 503 if reply.degraded else 200
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Each dependency up or down; 200 only when all are up."""
+    settings = current_app.extensions["bokji.settings"]
+    documents = SqliteStore.document_count(settings.knowledge.store.path)
+    deps = {
+        "rasa": "up" if probe(f"{settings.rasa_url}/") else "down",
+        "actions": "up" if probe(f"{settings.actions_url}/health") else "down",
+        "store": "up" if documents else "down",
+    }
+    healthy = all(v == "up" for v in deps.values())
+    body = {"status": "ok" if healthy else "degraded", "dependencies": deps, "documents": documents or 0}
+    return jsonify(body), 200 if healthy else 503
+
+
+@bp.app_errorhandler(ApiError)
+def _api_error(exc: ApiError) -> tuple[Response, int]:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    messages = {
+        404: "요청하신 주소를 찾을 수 없어요.",
+        405: "이 주소에서는 허용되지 않는 요청 방식이에요.",
+        413: "보내신 내용이 너무 커요. 메시지를 짧게 나누어 보내 주세요.",
+    }
+    status = exc.code or 500
+    return error_response(status, (exc.name or "error").lower().replace(" ", "_"), messages.get(status, exc.description or ""))
+
+
+@bp.app_errorhandler(Exception)
+def _unexpected(exc: Exception) -> tuple[Response, int]:
+    current_app.logger.exception("unhandled error")
+    return error_response(500, "internal_error", "죄송해요. 일시적인 오류가 있었어요. 잠시 후 다시 시도해 주세요.")

