@@ -34,9 +34,7 @@ class ActionAnswerWelfare(Action):
         """Same literal as domain.yml."""
         return "action_answer_welfare"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         """Answer the latest message."""
         text = tracker.latest_message.get("text") or ""
         if is_crisis(text):  # the classifier missed it: safety first, whatever the intent

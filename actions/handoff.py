@@ -34,9 +34,7 @@ class ActionRequestHuman(Action):
         """Same literal as domain.yml."""
         return "action_request_human"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         """Tell the citizen what happens next and flag the handoff for the channel."""
         utter_answer(dispatcher, handoff_answer(self._helplines), handoff={"reason": "requested"})
         return []
@@ -53,9 +51,7 @@ class ActionCrisisSupport(Action):
         """Same literal as domain.yml."""
         return "action_crisis_support"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         """Send the helplines and flag an urgent handoff."""
         utter_answer(dispatcher, crisis_reply(self._helplines), handoff={"reason": "crisis", "urgent": True})
         return []

@@ -12,8 +12,7 @@ from knowledge.settings import ProcessSettings
 def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
     from knowledge.backends import build_embeddings, build_store
     from knowledge.documents import DocumentError, load_faq_dir, load_faq_file
-    from knowledge.embeddings import model_id_of
-    from knowledge.ingest import ingest_faqs
+    from knowledge.ingest import index_id, ingest_faqs
     from knowledge.store import SqliteStore
 
     ks = settings.knowledge
@@ -26,8 +25,8 @@ def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
     embeddings = build_embeddings(ks.embedding)
     if ks.store.backend == "embedded":
         stored = SqliteStore.stored_model_id(ks.store.path)
-        if args.rebuild or (stored is not None and stored != model_id_of(embeddings)):
-            print(f"ingest: rebuilding {ks.store.path} for {model_id_of(embeddings)} (was {stored})")  # noqa: T201
+        if args.rebuild or (stored is not None and stored != index_id(embeddings)):
+            print(f"ingest: rebuilding {ks.store.path} for {index_id(embeddings)} (was {stored})")  # noqa: T201
             SqliteStore.reset(ks.store.path)
     store = build_store(ks, embeddings)
     report = ingest_faqs(store, embeddings, entries, prune=args.prune)

@@ -56,8 +56,19 @@ def default_services(host: str, ports: tuple[int, int, int] = (5005, 5055, 8000)
         Service(
             "rasa",
             [
-                rasa_bin, "run", "--enable-api", "--interface", host, "--port", str(rasa_port),
-                "--model", "models", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                rasa_bin,
+                "run",
+                "--enable-api",
+                "--interface",
+                host,
+                "--port",
+                str(rasa_port),
+                "--model",
+                "models",
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
             ],
             rasa_port,
             "/status",
@@ -128,7 +139,11 @@ class Stack:
         for service in self.services:
             log = service.log_path(self.log_dir).open("ab")
             service.process = subprocess.Popen(
-                service.argv, cwd=service.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                service.argv,
+                cwd=service.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             self._say(f"starting {service.name} (pid {service.process.pid}, log {service.log_path(self.log_dir)})")
@@ -143,8 +158,10 @@ class Stack:
             self.check()
             try:
                 response = httpx.get(url, timeout=2)
-                ready = _ready_rasa(response) if service.name == "rasa" else response.status_code < 500 or (
-                    service.name == "web" and response.status_code == 503
+                ready = (
+                    _ready_rasa(response)
+                    if service.name == "rasa"
+                    else response.status_code < 500 or (service.name == "web" and response.status_code == 503)
                 )
                 if ready:
                     return
@@ -159,8 +176,7 @@ class Stack:
             if service.process is not None and service.process.poll() is not None:
                 tail = service.log_path(self.log_dir).read_text(errors="replace").splitlines()[-15:]
                 raise StackError(
-                    f"{service.name} exited with code {service.process.returncode}; last log lines:\n"
-                    + "\n".join(tail)
+                    f"{service.name} exited with code {service.process.returncode}; last log lines:\n" + "\n".join(tail)
                 )
 
     def stop(self, grace_s: float = 15.0) -> None:

@@ -41,9 +41,7 @@ def _parse_chat(body: Any, max_chars: int) -> tuple[str, str]:
         raise ApiError(400, "missing_field", f"필수 항목이 빠졌어요: {', '.join(missing)}")
     session_id, text = body["session_id"], body["text"]
     if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
-        raise ApiError(
-            400, "invalid_session_id", "session_id는 영문, 숫자, _ . : - 로 된 1~128자 문자열이어야 해요."
-        )
+        raise ApiError(400, "invalid_session_id", "session_id는 영문, 숫자, _ . : - 로 된 1~128자 문자열이어야 해요.")
     if not isinstance(text, str):
         raise ApiError(400, "invalid_text", "text는 문자열이어야 해요.")
     text = text.strip()

@@ -70,9 +70,7 @@ def from_rasa(raw: list[dict[str, Any]]) -> tuple[BotMessage, ...]:
     for item in raw:
         if item.get("text"):
             buttons = tuple(
-                Button(str(b.get("title", "")), str(b.get("payload", "")))
-                for b in item.get("buttons") or []
-                if b.get("title")
+                Button(str(b.get("title", "")), str(b.get("payload", ""))) for b in item.get("buttons") or [] if b.get("title")
             )
             messages.append(BotMessage(text=str(item["text"]), buttons=buttons))
         elif isinstance(item.get("custom"), dict) and messages:

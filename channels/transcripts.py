@@ -57,9 +57,7 @@ class TranscriptStore:
     def open_handoff(self, sender_id: str, reason: str, urgent: bool) -> None:
         """Queue the chat for staff unless it is already waiting."""
         with self._lock:
-            waiting = self._db.execute(
-                "SELECT id FROM handoffs WHERE sender_id = ? AND status = 'open'", (sender_id,)
-            ).fetchone()
+            waiting = self._db.execute("SELECT id FROM handoffs WHERE sender_id = ? AND status = 'open'", (sender_id,)).fetchone()
             if waiting is None:
                 self._db.execute(
                     "INSERT INTO handoffs(sender_id, reason, urgent, created_at) VALUES (?, ?, ?, ?)",
@@ -80,8 +78,7 @@ class TranscriptStore:
         """Chats waiting for staff, urgent first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT sender_id, reason, urgent, created_at FROM handoffs WHERE status = 'open'"
-                " ORDER BY urgent DESC, id"
+                "SELECT sender_id, reason, urgent, created_at FROM handoffs WHERE status = 'open' ORDER BY urgent DESC, id"
             ).fetchall()
         return [{"sender_id": s, "reason": r, "urgent": bool(u), "created_at": c} for s, r, u, c in rows]
 

@@ -78,11 +78,7 @@ class KiwiAnalyzer:
     def morphemes(self, text: str) -> list[Morpheme]:
         """Analyze text; offsets refer to ``text`` itself (cleaning keeps lengths)."""
         safe = "".join(ch if clean(ch) == ch else " " for ch in text)
-        return [
-            Morpheme(t.form, t.tag, t.start, t.start + t.len)
-            for t in self._model().tokenize(safe)
-            if t.len > 0
-        ]
+        return [Morpheme(t.form, t.tag, t.start, t.start + t.len) for t in self._model().tokenize(safe) if t.len > 0]
 
 
 class OktAnalyzer:
@@ -129,15 +125,17 @@ def make_analyzer(name: str = "kiwi", user_words: UserWords | None = None) -> Ko
 def index_terms(analyzer: KoreanAnalyzer, text: str) -> list[str]:
     """Terms for keyword search: content morphemes, joined noun runs and their 2-character pieces.
 
-    Joined runs (across at most one space) let "주거 급여" match "주거급여"; 2-character pieces let "기초연금" match "연금".
+    Noun runs (across at most one space) are joined pairwise, so "주거 급여" matches "주거급여";
+    2-character pieces let "기초연금" match "연금".
     """
     terms: list[str] = []
     run: list[Morpheme] = []
 
     def flush() -> None:
-        if len(run) > 1:
-            joined = "".join(m.form for m in run)
-            terms.append(joined)
+        # Adjacent pairs ("주거"+"급여") and the whole run ("기준중위소득"+"4인"...).
+        terms.extend(a.form + b.form for a, b in zip(run, run[1:]))
+        if len(run) > 2:
+            terms.append("".join(m.form for m in run))
         for m in run:
             if len(m.form) > 2 and m.tag in ("NNG", "NNP"):
                 terms.extend(m.form[i : i + 2] for i in range(len(m.form) - 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -15,6 +16,8 @@ from knowledge.store import Hit, KnowledgeStore, SearchFilter
 from knowledge.text import normalize
 
 Mode = Literal["faq", "generated", "none"]
+
+_YEAR = re.compile(r"(20\d\d)\s*년")
 
 # Hits this close to the confidence bar are offered as "did you mean" suggestions.
 _SUGGESTION_SLACK = 0.06
@@ -63,9 +66,16 @@ class KnowledgeService:
             where=where,
         )
 
-    def is_confident(self, hits: list[Hit]) -> bool:
-        """Whether the top hit is close enough to answer with its curated text."""
+    def is_confident(self, question: str, hits: list[Hit]) -> bool:
+        """Whether the top hit is close enough to answer with its curated text.
+
+        A year the citizen names ("2027년") must appear in the entry: the 2026 figure is not an
+        answer to a question about another year.
+        """
         if not hits or hits[0].dense < self.settings.faq_min_dense:
+            return False
+        entry_text = f"{hits[0].payload.get('question', '')} {hits[0].payload.get('answer', '')}"
+        if any(year not in entry_text for year in _YEAR.findall(question)):
             return False
         margin = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
         return margin >= self.settings.faq_min_margin
@@ -73,7 +83,7 @@ class KnowledgeService:
     def answer(self, question: str, *, on_date: date | None = None) -> Answer:
         """Answer a citizen's question from the knowledge base."""
         hits = self.search(question, on_date=on_date)
-        if not self.is_confident(hits):
+        if not self.is_confident(question, hits):
             return self.cannot_answer(hits)
         entry = FaqEntry.model_validate(hits[0].payload)
         text = entry.answer

@@ -7,7 +7,8 @@ from langchain_core.embeddings import Embeddings
 from knowledge.analyzer import make_analyzer
 from knowledge.answer import KnowledgeService
 from knowledge.documents import load_helplines
-from knowledge.embeddings import E5Embeddings, model_id_of
+from knowledge.embeddings import E5Embeddings
+from knowledge.ingest import index_id
 from knowledge.settings import EmbeddingSettings, KnowledgeSettings
 from knowledge.store import KnowledgeStore, SqliteStore
 
@@ -37,7 +38,7 @@ def build_store(settings: KnowledgeSettings, embeddings: Embeddings) -> Knowledg
             return SqliteStore(
                 settings.store.path,
                 make_analyzer(settings.analyzer),
-                model_id=model_id_of(embeddings),
+                model_id=index_id(embeddings),
                 dim=embedding_dim(embeddings),
             )
         case "weaviate":

@@ -49,6 +49,14 @@ class E5Embeddings(Embeddings):
         with self._lock:  # the C engine is not documented as thread-safe
             return np.asarray(engine.passage(list(texts)), dtype=np.float32)
 
+    def embed_queries_array(self, texts: list[str]) -> np.ndarray:
+        """Embed several texts with the ``query:`` prefix (for question-to-question matching)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        engine = self._engine()
+        with self._lock:
+            return np.asarray(engine.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
     def embed_query_array(self, text: str) -> np.ndarray:
         """Embed one query as a float32 vector (L2-normalized)."""
         engine = self._engine()
@@ -56,11 +64,16 @@ class E5Embeddings(Embeddings):
             return np.asarray(engine.query(text), dtype=np.float32)
 
 
-def as_matrix(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
-    """Embed passages with any LangChain embedder as a normalized float32 matrix."""
+def as_matrix(embeddings: Embeddings, texts: list[str], *, as_queries: bool = False) -> np.ndarray:
+    """Embed texts with any LangChain embedder as a normalized float32 matrix.
+
+    ``as_queries`` embeds them the way questions are embedded: FAQ phrasings are questions, and
+    question-to-question similarity is symmetric (e5 asks for the ``query:`` prefix on both sides).
+    """
     if isinstance(embeddings, E5Embeddings):
-        return embeddings.embed_passages_array(texts)
-    matrix = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
+        return embeddings.embed_queries_array(texts) if as_queries else embeddings.embed_passages_array(texts)
+    raw = [embeddings.embed_query(t) for t in texts] if as_queries else embeddings.embed_documents(texts)
+    matrix = np.asarray(raw, dtype=np.float32)
     return _normalize_rows(matrix)
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from knowledge.documents import FaqEntry
-from knowledge.embeddings import as_matrix
+from knowledge.embeddings import as_matrix, model_id_of
 from knowledge.store import KnowledgeStore, Record
+
+# How records are built and embedded; part of the index id, so a change forces a rebuild.
+INDEX_SCHEME = "faq-phrasings-as-queries-v1"
+
+
+def index_id(embeddings: Embeddings) -> str:
+    """The id stored with an index: embedding model plus record scheme."""
+    return f"{model_id_of(embeddings)}#{INDEX_SCHEME}"
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,12 @@ def faq_records(entries: Sequence[FaqEntry], embeddings: Embeddings) -> list[Rec
     pairs = [(entry, suffix, text) for entry in entries for suffix, text in faq_texts(entry)]
     if not pairs:
         return []
-    vectors = as_matrix(embeddings, [text for _, _, text in pairs])
+    questions = [i for i, (_, suffix, _) in enumerate(pairs) if suffix != "answer"]
+    answers = [i for i, (_, suffix, _) in enumerate(pairs) if suffix == "answer"]
+    q_vectors = as_matrix(embeddings, [pairs[i][2] for i in questions], as_queries=True)
+    a_vectors = as_matrix(embeddings, [pairs[i][2] for i in answers])
+    vectors = np.zeros((len(pairs), q_vectors.shape[1] or a_vectors.shape[1]), dtype=np.float32)
+    vectors[questions], vectors[answers] = q_vectors, a_vectors
     return [
         Record(
             id=f"{entry.id}#{suffix}",
@@ -77,6 +91,4 @@ def ingest_faqs(
         if gone:
             store.delete(sorted(gone))
     added = sum(1 for e in changed if e.id not in known)
-    return IngestReport(
-        added=added, updated=len(changed) - added, unchanged=len(entries) - len(changed), removed=removed
-    )
+    return IngestReport(added=added, updated=len(changed) - added, unchanged=len(entries) - len(changed), removed=removed)

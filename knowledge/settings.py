@@ -39,11 +39,9 @@ class RetrievalSettings(BaseModel):
     alpha: float = Field(0.7, ge=0.0, le=1.0, description="Hybrid weight: 1 pure vector, 0 pure keyword")
     top_k: int = Field(5, ge=1, le=50, description="Documents retrieved per question")
     faq_min_dense: float = Field(
-        0.91, ge=0.0, le=1.0, description="Cosine similarity above which the top FAQ is answered as written"
+        0.94, ge=0.0, le=1.0, description="Cosine similarity above which the top FAQ is answered as written"
     )
-    faq_min_margin: float = Field(
-        0.0, ge=0.0, le=1.0, description="Fused-score lead the top FAQ needs over the runner-up"
-    )
+    faq_min_margin: float = Field(0.0, ge=0.0, le=1.0, description="Fused-score lead the top FAQ needs over the runner-up")
     tenants: list[str] = Field(
         default_factory=lambda: ["national", "yesi"], description="Knowledge tenants this deployment answers from"
     )
@@ -53,9 +51,7 @@ class KnowledgeSettings(BaseModel):
     """Everything the knowledge layer needs, passed down from a process's settings."""
 
     seed_dir: Path = Field(PROJECT_ROOT / "knowledge" / "seed" / "faq", description="Seed FAQ YAML folder")
-    helplines: Path = Field(
-        PROJECT_ROOT / "knowledge" / "seed" / "helplines.yaml", description="Phone lines the bot may name"
-    )
+    helplines: Path = Field(PROJECT_ROOT / "knowledge" / "seed" / "helplines.yaml", description="Phone lines the bot may name")
     analyzer: Literal["kiwi", "okt"] = Field("kiwi", description="Korean morphological analyzer")
     store: StoreSettings = Field(default_factory=StoreSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)

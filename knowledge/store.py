@@ -55,7 +55,6 @@ class Hit:
     """A ranked document with the scores that ranked it."""
 
     doc_id: str
-    record_id: str
     score: float
     dense: float
     keyword: float
@@ -77,9 +76,7 @@ class KnowledgeStore(Protocol):
         """Remove documents; returns how many records went."""
         ...
 
-    def search(
-        self, query: str, vector: np.ndarray, *, alpha: float, k: int, where: SearchFilter
-    ) -> list[Hit]:
+    def search(self, query: str, vector: np.ndarray, *, alpha: float, k: int, where: SearchFilter) -> list[Hit]:
         """Hybrid search: ``alpha`` 1 is pure vector, 0 pure keyword."""
         ...
 
@@ -96,9 +93,7 @@ class KnowledgeStore(Protocol):
         ...
 
 
-def fuse(
-    dense: dict[int, float], keyword: dict[int, float], alpha: float
-) -> dict[int, tuple[float, float, float]]:
+def fuse(dense: dict[int, float], keyword: dict[int, float], alpha: float) -> dict[int, tuple[float, float, float]]:
     """Relative-score fusion: min-max normalize each list, then weight by alpha.
 
     Returns ``{key: (fused, dense_raw, keyword_raw)}``; a key missing from a list scores 0 there.
@@ -184,9 +179,7 @@ class SqliteStore:
             self._set_meta("model_id", model_id)
             self._set_meta("dim", str(dim))
         elif stored != model_id:
-            raise StoreMismatchError(
-                f"{path} was built with {stored!r}, not {model_id!r}: rebuild it (`bokji ingest --rebuild`)"
-            )
+            raise StoreMismatchError(f"{path} was built with {stored!r}, not {model_id!r}: rebuild it (`bokji ingest --rebuild`)")
 
     # -- metadata ---------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -369,31 +362,34 @@ class SqliteStore:
         with self._lock:
             dense = self._vector(vector, where) if alpha > 0 else {}
             keyword = self._keyword(query, where) if alpha < 1 else {}
-            fused = fuse(dense, keyword, alpha)
-            if not fused:
+            rowids = dense.keys() | keyword.keys()
+            if not rowids:
                 return []
-            marks = ",".join("?" * len(fused))
-            meta = {
-                int(rowid): (doc_id, rid, payload)
-                for rowid, doc_id, rid, payload in self._db.execute(
-                    f"SELECT rowid, doc_id, id, payload FROM records WHERE rowid IN ({marks})", list(fused)
+            marks = ",".join("?" * len(rowids))
+            rows = {
+                int(rowid): (str(doc_id), str(payload))
+                for rowid, doc_id, payload in self._db.execute(
+                    f"SELECT rowid, doc_id, payload FROM records WHERE rowid IN ({marks})", list(rowids)
                 )
             }
-        # Per document: the best-fused record ranks it; dense/keyword report the best of any record.
-        best: dict[str, tuple[float, str, str, float, float]] = {}
-        for rowid, (score, d, kw) in fused.items():
-            doc_id, record_id, payload = meta[rowid]
-            prev = best.get(doc_id)
-            if prev is None:
-                best[doc_id] = (score, record_id, payload, d, kw)
-            else:
-                top = (score, record_id, payload) if score > prev[0] else prev[:3]
-                best[doc_id] = (*top, max(d, prev[3]), max(kw, prev[4]))
-        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
-        return [Hit(doc_id, rid, score, d, kw, json.loads(payload)) for doc_id, (score, rid, payload, d, kw) in ranked]
+        # A document is as close as its closest record, separately for each signal: an FAQ's best
+        # phrasing (dense) and its best keyword record may differ; fusion then runs per document.
+        doc_dense: dict[str, float] = {}
+        doc_keyword: dict[str, float] = {}
+        for rowid, score in dense.items():
+            doc = rows[rowid][0]
+            doc_dense[doc] = max(score, doc_dense.get(doc, score))
+        for rowid, score in keyword.items():
+            doc = rows[rowid][0]
+            doc_keyword[doc] = max(score, doc_keyword.get(doc, score))
+        docs = sorted(doc_dense.keys() | doc_keyword.keys())
+        index = {doc: i for i, doc in enumerate(docs)}
+        fused = fuse({index[d]: v for d, v in doc_dense.items()}, {index[d]: v for d, v in doc_keyword.items()}, alpha)
+        payloads = {doc: payload for doc, payload in rows.values()}
+        ranked = sorted(fused.items(), key=lambda item: (-item[1][0], docs[item[0]]))[:k]
+        return [Hit(docs[i], score, d, kw, json.loads(payloads[docs[i]])) for i, (score, d, kw) in ranked]
 
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:
             self._db.close()
-

@@ -27,10 +27,14 @@ def clean(text: str) -> str:
 def normalize(text: str) -> str:
     """Return text in the one form that NLU and retrieval both analyze.
 
-    NFKC folds full-width digits and compatibility jamo; runs of the same laughing/crying jamo or
+    NFKC folds full-width digits (compatibility jamo such as "ㅠ" are kept as typed); runs of the same laughing/crying jamo or
     punctuation ("ㅠㅠㅠㅠ", "???") shrink to two; whitespace collapses to single spaces.
     """
-    text = unicodedata.normalize("NFKC", clean(text))
+    # NFKC folds full-width forms, but would turn chat jamo ("ㅠㅠ", "ㅋㅋ") into conjoining jamo.
+    text = "".join(
+        ch if "\u3130" <= ch <= "\u318f" else unicodedata.normalize("NFKC", ch)
+        for ch in unicodedata.normalize("NFC", clean(text))
+    )
     text = _REPEAT.sub(r"\1\1", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)

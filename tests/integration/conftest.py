@@ -1,0 +1,67 @@
+"""Start the real stack once per session through `bokji run` (the command `make run` uses)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTS = {"rasa": 15005, "actions": 15055, "web": 18000}
+
+
+@dataclass
+class RunningStack:
+    web: str
+    rasa: str
+    actions: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    if not (ROOT / "bot" / "models" / "bokji.tar.gz").exists():
+        pytest.fail("no trained Rasa model: run `make setup` first")
+    data_dir = tmp_path_factory.mktemp("data")
+    env = dict(os.environ, BOKJI_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    log = (data_dir / "run.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bokji", "run",
+         "--rasa-port", str(PORTS["rasa"]), "--actions-port", str(PORTS["actions"]), "--web-port", str(PORTS["web"])],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 420
+    while "Press Ctrl-C" not in (data_dir / "run.log").read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the stack did not start:\n" + (data_dir / "run.log").read_text()[-3000:])
+        time.sleep(1)
+    running = RunningStack(
+        web=f"http://127.0.0.1:{PORTS['web']}",
+        rasa=f"http://127.0.0.1:{PORTS['rasa']}",
+        actions=f"http://127.0.0.1:{PORTS['actions']}",
+        data_dir=data_dir,
+        process=process,
+    )
+    yield running
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # what Ctrl-C does
+        process.wait(timeout=90)
+    output = (data_dir / "run.log").read_text()
+    assert process.returncode == 0, output[-2000:]
+    assert "stopped." in output
+    assert all(_port_free(p) for p in PORTS.values()), "a process outlived Ctrl-C"

@@ -1,0 +1,109 @@
+"""A citizen's questions through the real web app, Rasa server, action server and knowledge store."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import httpx
+import pytest
+
+from knowledge.documents import load_faq_dir
+from knowledge.settings import KnowledgeSettings
+from tests.integration.conftest import RunningStack
+
+pytestmark = pytest.mark.integration
+
+
+def chat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]]:
+    response = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": session, "text": text}, timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["session_id"] == session
+    return list(body["messages"])
+
+
+def test_basic_pension_amount_is_answered_with_the_2026_figure_and_its_source(stack: RunningStack) -> None:
+    [message] = chat(stack, "t1", "기초연금 얼마 받을 수 있어요?")
+    assert "349,700원" in message["text"]
+    entry = next(e for e in load_faq_dir(KnowledgeSettings().seed_dir) if e.id == "basic-pension-amount")
+    assert message["sources"] == [
+        {"title": entry.source.title, "url": entry.source.url, "updated_at": entry.updated_at.isoformat()}
+    ]
+
+
+def test_follow_up_question_keeps_the_program(stack: RunningStack) -> None:
+    chat(stack, "t2", "기초연금 얼마 받을 수 있어요?")
+    [message] = chat(stack, "t2", "그거 어디서 신청해요?")
+    assert "주민센터" in message["text"] or "신청" in message["text"]
+    assert "basicpension" in message["sources"][0]["url"]
+
+
+def test_greeting_offers_quick_replies(stack: RunningStack) -> None:
+    [message] = chat(stack, "t3", "안녕하세요~")
+    assert "복지" in message["text"]
+    assert {"title": "상담원 연결", "payload": "/request_human"} in message["buttons"]
+
+
+def test_quick_reply_payload_works_as_a_message(stack: RunningStack) -> None:
+    [message] = chat(stack, "t3b", "/request_human")
+    assert "상담원" in message["text"]
+
+
+def test_crisis_gets_helplines_first_and_an_urgent_handoff(stack: RunningStack) -> None:
+    messages = chat(stack, "t4", "요즘 너무 힘들어서 죽고 싶어요")
+    first = messages[0]["text"]
+    assert first.index("109") < first.index("129") < first.index("119")
+    db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
+    rows = db.execute("SELECT reason, urgent FROM handoffs WHERE sender_id = 'web:t4' AND status = 'open'").fetchall()
+    assert rows == [("crisis", 1)]
+
+
+def test_asking_for_a_human_queues_the_chat(stack: RunningStack) -> None:
+    [message] = chat(stack, "t5", "상담원이랑 직접 얘기하고 싶어요")
+    assert "상담원" in message["text"] and "129" in message["text"]
+    db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
+    assert db.execute("SELECT count(*) FROM handoffs WHERE sender_id = 'web:t5'").fetchone() == (1,)
+
+
+def test_non_welfare_question_is_declined_politely(stack: RunningStack) -> None:
+    [message] = chat(stack, "t6", "비트코인 지금 사도 돼?")
+    assert "복지" in message["text"]
+    assert "349,700" not in message["text"]
+
+
+def test_unknown_welfare_question_is_honest_and_offers_a_way_forward(stack: RunningStack) -> None:
+    [message] = chat(stack, "t7", "화성 이주 지원금 있나요")
+    assert "확인할 수 없었어요" in message["text"]
+    assert {"title": "상담원 연결", "payload": "/request_human"} in message["buttons"]
+    assert "129" in message["text"] and message["sources"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"session_id": "x", "text": ""}',
+        b'{"session_id": "x"}',
+        b'{"session_id": "x", "text": ',
+        b'{"session_id": 1, "text": 2}',
+        b'{"session_id": "x", "text": "' + "가".encode() * 100_000 + b'"}',
+    ],
+)
+def test_bad_input_gets_4xx_and_the_server_keeps_serving(stack: RunningStack, content: bytes) -> None:
+    response = httpx.post(
+        f"{stack.web}/api/v1/chat", content=content, headers={"content-type": "application/json"}, timeout=30
+    )
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["message"]
+    assert chat(stack, "after-bad", "안녕하세요")
+
+
+def test_health_reports_every_dependency_up(stack: RunningStack) -> None:
+    response = httpx.get(f"{stack.web}/healthz", timeout=10)
+    assert response.status_code == 200
+    assert response.json()["dependencies"] == {"rasa": "up", "actions": "up", "store": "up"}
+
+
+def test_chat_page_is_served(stack: RunningStack) -> None:
+    page = httpx.get(f"{stack.web}/", timeout=10)
+    assert page.status_code == 200 and "복지 안내 챗봇" in page.text

@@ -1,0 +1,62 @@
+"""Fixtures for the fast tier: real analyzer, real embedding model, a small store on tmp disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.analyzer import KiwiAnalyzer, load_user_dict
+from knowledge.answer import KnowledgeService
+from knowledge.documents import FaqEntry, load_faq_dir, load_helplines
+from knowledge.embeddings import E5Embeddings
+from knowledge.ingest import index_id, ingest_faqs
+from knowledge.settings import KnowledgeSettings, RetrievalSettings
+from knowledge.store import SqliteStore
+
+# A slice of the real seed corpus: neighbours that a weak ranker would confuse.
+SUBSET = {
+    "basic-pension-amount",
+    "basic-pension-eligibility",
+    "basic-pension-apply",
+    "basic-pension-vs-national-pension",
+    "median-income-4person",
+    "livelihood-benefit-criteria",
+    "child-allowance-amount",
+    "parental-benefit-amount",
+    "emergency-welfare-criteria",
+    "contact-129",
+}
+
+
+@pytest.fixture(scope="session")
+def seed_entries() -> list[FaqEntry]:
+    return load_faq_dir(KnowledgeSettings().seed_dir)
+
+
+@pytest.fixture(scope="session")
+def subset_entries(seed_entries: list[FaqEntry]) -> list[FaqEntry]:
+    entries = [e for e in seed_entries if e.id in SUBSET]
+    assert len(entries) == len(SUBSET)
+    return entries
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> KiwiAnalyzer:
+    return KiwiAnalyzer(load_user_dict())
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> E5Embeddings:
+    return E5Embeddings()
+
+
+@pytest.fixture
+def store(tmp_path: Path, analyzer: KiwiAnalyzer, embeddings: E5Embeddings) -> SqliteStore:
+    return SqliteStore(tmp_path / "store.sqlite3", analyzer, model_id=index_id(embeddings), dim=384)
+
+
+@pytest.fixture
+def service(store: SqliteStore, embeddings: E5Embeddings, subset_entries: list[FaqEntry]) -> KnowledgeService:
+    ingest_faqs(store, embeddings, subset_entries)
+    return KnowledgeService(store, embeddings, RetrievalSettings(), load_helplines())

@@ -1,0 +1,171 @@
+"""The HTTP layer with a stand-in for Rasa (the real Rasa runs in tests/integration)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from channels.app import create_app
+from channels.rasa_client import RasaUnavailableError
+from channels.settings import AppSettings
+
+
+class ScriptedRasa:
+    """Answers like Rasa's REST webhook; records what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.reply: list[dict[str, Any]] = [
+            {
+                "recipient_id": "x",
+                "text": "2026년 기초연금은 월 349,700원이에요.",
+                "buttons": [{"title": "기초연금 신청", "payload": "기초연금 어디서 신청해요?"}],
+            },
+            {
+                "recipient_id": "x",
+                "custom": {
+                    "sources": [{"title": "기초연금 안내", "url": "https://basicpension.mohw.go.kr", "updated_at": "2026-01-09"}],
+                    "mode": "faq",
+                },
+            },
+        ]
+        self.down = False
+
+    def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
+        if self.down:
+            raise RasaUnavailableError("connection refused")
+        self.sent.append((sender_id, text))
+        return self.reply
+
+
+@pytest.fixture
+def rasa() -> ScriptedRasa:
+    return ScriptedRasa()
+
+
+@pytest.fixture
+def app(tmp_path: Path, rasa: ScriptedRasa) -> Flask:
+    return create_app(AppSettings(data_dir=tmp_path), engine=rasa)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def post(client: FlaskClient, body: object) -> Any:
+    return client.post("/api/v1/chat", json=body)
+
+
+def test_chat_returns_text_buttons_and_sources(client: FlaskClient, rasa: ScriptedRasa) -> None:
+    response = post(client, {"session_id": "t1", "text": "기초연금 얼마 받을 수 있어요?"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["session_id"] == "t1"
+    [message] = body["messages"]
+    assert "349,700원" in message["text"]
+    assert message["buttons"] == [{"title": "기초연금 신청", "payload": "기초연금 어디서 신청해요?"}]
+    assert message["sources"][0]["updated_at"] == "2026-01-09"
+    assert rasa.sent == [("web:t1", "기초연금 얼마 받을 수 있어요?")]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"session_id": "t1", "text": ""}, "empty_text"),
+        ({"session_id": "t1", "text": "   \n "}, "empty_text"),
+        ({"session_id": "t1"}, "missing_field"),
+        ({"text": "안녕"}, "missing_field"),
+        ({"session_id": 5, "text": "안녕"}, "invalid_session_id"),
+        ({"session_id": "../../etc", "text": "안녕"}, "invalid_session_id"),
+        ({"session_id": "t1", "text": ["안녕"]}, "invalid_text"),
+        ({"session_id": "t1", "text": "가" * 1001}, "text_too_long"),
+        (["session_id", "text"], "invalid_json"),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(client: FlaskClient, rasa: ScriptedRasa, body: object, code: str) -> None:
+    response = post(client, body)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == code and error["message"]
+    assert rasa.sent == []
+
+
+def test_invalid_json_and_wrong_content_type(client: FlaskClient) -> None:
+    broken = client.post("/api/v1/chat", data='{"session_id": "t1", "text": ', content_type="application/json")
+    assert broken.status_code == 400 and broken.get_json()["error"]["code"] == "invalid_json"
+    form = client.post("/api/v1/chat", data={"session_id": "t1", "text": "안녕"})
+    assert form.status_code == 415
+
+
+def test_100kb_body_is_refused_and_the_server_keeps_serving(client: FlaskClient) -> None:
+    huge = client.post("/api/v1/chat", json={"session_id": "t1", "text": "가" * 100_000})
+    assert huge.status_code == 413
+    assert "너무" in huge.get_json()["error"]["message"]
+    assert post(client, {"session_id": "t1", "text": "기초연금"}).status_code == 200
+
+
+def test_rasa_down_gives_a_korean_apology_not_a_stack_trace(client: FlaskClient, rasa: ScriptedRasa) -> None:
+    rasa.down = True
+    response = post(client, {"session_id": "t1", "text": "기초연금 얼마예요"})
+    assert response.status_code == 503
+    [message] = response.get_json()["messages"]
+    assert "죄송해요" in message["text"] and "129" in message["text"]
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_crisis_while_rasa_is_down_still_gets_helplines_and_a_handoff(
+    app: Flask, client: FlaskClient, rasa: ScriptedRasa
+) -> None:
+    rasa.down = True
+    [message] = post(client, {"session_id": "t9", "text": "너무 힘들어서 죽고 싶어요"}).get_json()["messages"]
+    assert message["text"].index("109") < message["text"].index("129") < message["text"].index("119")
+    handoffs = app.extensions["bokji.transcripts"].open_handoffs()
+    assert handoffs == [{"sender_id": "web:t9", "reason": "crisis", "urgent": True, "created_at": handoffs[0]["created_at"]}]
+
+
+def test_personal_data_is_masked_before_rasa_and_the_transcript(
+    app: Flask, client: FlaskClient, rasa: ScriptedRasa, tmp_path: Path
+) -> None:
+    post(client, {"session_id": "t2", "text": "제 번호는 010-1234-5678 이에요"})
+    assert rasa.sent[-1][1] == "제 번호는 [전화번호] 이에요"
+    turns = app.extensions["bokji.transcripts"].turns("web:t2")
+    assert [t["role"] for t in turns] == ["citizen", "bot"]
+    raw = sqlite3.connect(tmp_path / "conversations.sqlite3").execute("SELECT group_concat(text) FROM turns").fetchone()[0]
+    assert "5678" not in raw
+
+
+def test_handoff_flag_from_rasa_is_queued_for_staff(app: Flask, client: FlaskClient, rasa: ScriptedRasa) -> None:
+    rasa.reply = [
+        {"text": "상담원에게 연결해 드릴게요."},
+        {"custom": {"sources": [], "handoff": {"reason": "requested"}}},
+    ]
+    post(client, {"session_id": "t3", "text": "상담원 연결해 주세요"})
+    post(client, {"session_id": "t3", "text": "상담원이요"})
+    assert [h["sender_id"] for h in app.extensions["bokji.transcripts"].open_handoffs()] == ["web:t3"]
+
+
+def test_unknown_route_and_method_get_json_errors(client: FlaskClient) -> None:
+    assert client.get("/api/v2/nothing").get_json()["error"]["code"] == "not_found"
+    assert client.get("/api/v1/chat").status_code == 405
+
+
+def test_index_page_is_korean_and_uses_the_api(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'lang="ko"' in html and "복지 안내" in html
+    assert "/api/v1/chat" in client.get("/static/chat.js").get_data(as_text=True)
+
+
+def test_healthz_reports_each_dependency(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    body = response.get_json()
+    assert set(body["dependencies"]) == {"rasa", "actions", "store"}
+    assert response.status_code in (200, 503)
+    assert (response.status_code == 200) == (body["status"] == "ok")
