@@ -78,7 +78,7 @@ test-unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/unit -q
 
 test-integration: $(VENV)/.installed
-	$(call step,integration tests: real Rasa, action server and web app)
+	$(call step,integration tests (real Rasa + action server + web app))
 	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
 	$(VENV)/bin/python -m pytest tests/integration -q
 

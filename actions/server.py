@@ -10,10 +10,17 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 
 from actions.answer import ActionAnswerWelfare
+from actions.eligibility import (
+    ActionCheckEligibility,
+    ActionExplainApplication,
+    ActionResetEligibility,
+    ValidateEligibilityForm,
+)
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.settings import ActionServerSettings
 from knowledge.answer import KnowledgeService
 from knowledge.backends import build_service
+from knowledge.eligibility import Criteria
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +31,10 @@ def build_actions(service: KnowledgeService) -> list[Action]:
         ActionAnswerWelfare(service),
         ActionRequestHuman(service.helplines),
         ActionCrisisSupport(service.helplines),
+        ValidateEligibilityForm(),
+        ActionCheckEligibility(service, Criteria.load()),
+        ActionExplainApplication(service),
+        ActionResetEligibility(),
     ]
 
 

@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# Two images from one file:
+#   docker build --target rasa -t bokji-rasa .   # Rasa 3.6 server (Python 3.10), model trained at build time
+#   docker build --target app  -t bokji-app  .   # web app (8000) and action server (5055), Python 3.11
+# Run: bokji-app twice (`python -m channels` and `python -m actions`) plus bokji-rasa, with
+#   BOKJI_ACTION_URL=http://actions:5055/webhook on rasa and BOKJI_RASA_URL=http://rasa:5005 on the web app.
+
+FROM python:3.10-slim AS rasa
+ENV PYTHONPATH=/srv RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /srv
+COPY requirements/rasa.lock requirements/rasa.lock
+RUN python -m pip install --no-cache-dir -r requirements/rasa.lock
+# The tokenizer shares normalization and analysis with knowledge/ (these two light modules only).
+COPY knowledge/__init__.py knowledge/text.py knowledge/analyzer.py knowledge/
+COPY knowledge/seed/user_dict.tsv knowledge/seed/user_dict.tsv
+COPY bot/ bot/
+RUN cd bot && rasa train --fixed-model-name bokji --out models
+WORKDIR /srv/bot
+RUN useradd --system --home /srv bokji && chown -R bokji /srv
+USER bokji
+EXPOSE 5005
+CMD ["rasa", "run", "--enable-api", "--interface", "0.0.0.0", "--port", "5005", "--model", "models", \
+     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]
+
+FROM python:3.11-slim AS app
+ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    BOKJI_WEB_HOST=0.0.0.0 BOKJI_ACTIONS_HOST=0.0.0.0 BOKJI_DATA_DIR=/srv/var
+WORKDIR /srv
+COPY requirements/app.lock requirements/app.lock
+RUN python -m pip install --no-cache-dir -r requirements/app.lock
+COPY pyproject.toml README.md ./
+COPY knowledge/ knowledge/
+COPY actions/ actions/
+COPY channels/ channels/
+COPY bokji/ bokji/
+COPY bot/__init__.py bot/__init__.py
+RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation -e . && bokji ingest
+RUN useradd --system --home /srv bokji && chown -R bokji /srv
+USER bokji
+VOLUME ["/srv/var"]
+EXPOSE 8000 5055
+CMD ["python", "-m", "channels"]
