@@ -107,3 +107,9 @@ def test_health_reports_every_dependency_up(stack: RunningStack) -> None:
 def test_chat_page_is_served(stack: RunningStack) -> None:
     page = httpx.get(f"{stack.web}/", timeout=10)
     assert page.status_code == 200 and "복지 안내 챗봇" in page.text
+
+
+def test_gibberish_gets_an_honest_answer_not_a_random_intent(stack: RunningStack) -> None:
+    [message] = chat(stack, "t8", "ㅁㄴㅇㄹ 콩나물 자전거 파랑 ㅎㅎ")
+    assert "확인할 수 없었어요" in message["text"] or "복지" in message["text"]
+    assert {"title": "상담원 연결", "payload": "/request_human"} in message["buttons"]
