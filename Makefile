@@ -17,7 +17,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup run test test-unit test-integration lint bench bench-retrieval bench-nlu ingest train clean
+.PHONY: help setup browser run test test-unit test-integration lint bench bench-retrieval bench-nlu ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -27,8 +27,14 @@ help:
 	@echo "make bench-retrieval   retrieval quality and latency"
 	@echo "make bench-nlu         intent/entity F1 on the held-out set, Kiwi vs Whitespace, parse latency"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
 	$(call step,setup complete: now run 'make run')
+
+# Headless Chromium and a Korean font for the widget's browser tests (Debian packages; never a downloaded build).
+browser:
+	@test -x /usr/bin/chromium && fc-list :lang=ko | grep -q . || { \
+	  printf '\n\033[1m==> headless Chromium and a Korean font for the widget tests\033[0m\n'; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-nanum; }
 
 # [1/5] The app environment (Python 3.11): actions, knowledge, channels, tests.
 $(VENV)/.installed: requirements/app.lock pyproject.toml
@@ -79,7 +85,7 @@ test-unit: $(VENV)/.installed
 	$(call step,unit tests)
 	$(VENV)/bin/python -m pytest tests/unit -q
 
-test-integration: $(VENV)/.installed
+test-integration: $(VENV)/.installed browser
 	$(call step,integration tests (real Rasa + action server + web app))
 	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
 	$(VENV)/bin/python -m pytest tests/integration -q

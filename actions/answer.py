@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.render import utter_answer
 from knowledge.answer import KnowledgeService
+from knowledge.chain import history_from_events
 from knowledge.safety import crisis_reply, is_crisis
 
 # Words that point back at the program talked about before ("그거 어디서 신청해요?").
@@ -42,5 +44,9 @@ class ActionAnswerWelfare(Action):
             return []
         mentioned = any(e.get("entity") == "program" for e in tracker.latest_message.get("entities", []))
         query = contextual_query(text, tracker.get_slot("program"), mentioned)
-        utter_answer(dispatcher, self._service.answer(query))
+        # Earlier turns let the knowledge chain rewrite follow-ups the slot does not cover; it masks them.
+        history = history_from_events(tracker.events)
+        # A generated answer can take seconds: keep the action server's event loop free meanwhile.
+        answer = await asyncio.to_thread(self._service.answer, query, history=history)
+        utter_answer(dispatcher, answer)
         return []

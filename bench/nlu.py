@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from bench.retrieval import machine
+from bench.machine import machine
 from knowledge.settings import PROJECT_ROOT
 
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from knowledge.settings import ProcessSettings
+from knowledge.settings import KnowledgeSettings, ProcessSettings
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+    from knowledge.records import Hit, KnowledgeStore
 
 
 def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
     from knowledge.backends import build_embeddings, build_store
-    from knowledge.documents import DocumentError, load_faq_dir, load_faq_file
-    from knowledge.ingest import index_id, ingest_faqs
+    from knowledge.ingest import index_id, ingest
+    from knowledge.loaders import DocumentDefaults, load_knowledge
+    from knowledge.records import StoreMismatchError
     from knowledge.store import SqliteStore
 
     ks = settings.knowledge
     path: Path = args.path or ks.seed_dir
-    try:
-        entries = load_faq_dir(path) if path.is_dir() else load_faq_file(path)
-    except DocumentError as exc:
-        print(f"ingest: nothing was changed; fix these first:\n{exc}", file=sys.stderr)  # noqa: T201
+    # Everything is read and validated before the store is touched: a bad row rejects the run.
+    loaded = load_knowledge(path, DocumentDefaults(tenant=args.tenant, category=args.category))
+    if loaded.problems:
+        problems = "\n".join(f"  - {p}" for p in loaded.problems)
+        print(f"ingest: nothing was changed; fix these first:\n{problems}", file=sys.stderr)  # noqa: T201
         return 2
     embeddings = build_embeddings(ks.embedding)
     if ks.store.backend == "embedded":
@@ -28,10 +37,59 @@ def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
         if args.rebuild or (stored is not None and stored != index_id(embeddings)):
             print(f"ingest: rebuilding {ks.store.path} for {index_id(embeddings)} (was {stored})")  # noqa: T201
             SqliteStore.reset(ks.store.path)
-    store = build_store(ks, embeddings)
-    report = ingest_faqs(store, embeddings, entries, prune=args.prune)
-    print(f"ingest: {len(entries)} entries from {path}: {report}; store holds {store.count()} documents")  # noqa: T201
+    try:
+        store = build_store(ks, embeddings)
+    except StoreMismatchError as exc:
+        if not args.rebuild:
+            print(f"ingest: {exc}", file=sys.stderr)  # noqa: T201
+            return 2
+        store = _rebuilt_weaviate(ks, embeddings)
+    else:
+        if args.rebuild and ks.store.backend == "weaviate":
+            getattr(store, "close", lambda: None)()
+            store = _rebuilt_weaviate(ks, embeddings)
+    started = time.perf_counter()
+    report = ingest(store, embeddings, loaded.faqs, loaded.documents, prune=args.prune)
+    took = time.perf_counter() - started
+    print(  # noqa: T201
+        f"ingest: {len(loaded.faqs)} FAQs and {len(loaded.documents)} documents from {loaded.files} files in {path}:"
+        f" {report}; store holds {store.count()} documents ({took:.1f} s)"
+    )
     return 0
+
+
+def _rebuilt_weaviate(ks: KnowledgeSettings, embeddings: Embeddings) -> KnowledgeStore:
+    """Drop the Weaviate collection and create it for this embedding model."""
+    from knowledge.backends import embedding_dim
+    from knowledge.ingest import index_id
+    from knowledge.weaviate_store import WeaviateStore, connect_weaviate
+
+    store = WeaviateStore(
+        connect_weaviate(ks.store),
+        collection=ks.store.weaviate_collection,
+        model_id=index_id(embeddings),
+        dim=embedding_dim(embeddings),
+        replication_factor=ks.store.weaviate_replication_factor,
+        async_replication=ks.store.weaviate_async_replication,
+    )
+    print(f"ingest: dropping Weaviate collection {store.name} to rebuild it for {index_id(embeddings)}")  # noqa: T201
+    store.reset()
+    store.ensure_schema()
+    return store
+
+
+def format_hit(rank: int, hit: Hit) -> str:
+    """One ranked hit for operators: id and scores, what matched, and the source with its date."""
+    p = hit.payload
+    src = p.get("source", {})
+    if p.get("kind") == "document":
+        matched = f"   {p.get('heading')}" + (f" (p. {p['page']})" if p.get("page") else "") + f"\n   {str(p.get('text'))[:160]}"
+    else:
+        matched = f"   Q: {p.get('question')}"
+    return (
+        f"{rank}. {hit.doc_id}  score={hit.score:.3f} dense={hit.dense:.3f} keyword={hit.keyword:.2f}\n{matched}\n"
+        f"   source: {src.get('title')} <{src.get('url') or '-'}> updated {p.get('updated_at')}"
+    )
 
 
 def _search(settings: ProcessSettings, args: argparse.Namespace) -> int:
@@ -43,14 +101,10 @@ def _search(settings: ProcessSettings, args: argparse.Namespace) -> int:
         print("no match")  # noqa: T201
         return 1
     for rank, hit in enumerate(hits, 1):
-        src = hit.payload.get("source", {})
-        print(  # noqa: T201
-            f"{rank}. {hit.doc_id}  score={hit.score:.3f} dense={hit.dense:.3f} keyword={hit.keyword:.2f}\n"
-            f"   Q: {hit.payload.get('question')}\n"
-            f"   source: {src.get('title')} <{src.get('url')}> updated {hit.payload.get('updated_at')}"
-        )
-    verdict = service.answer(args.query)
-    print(f"answer mode: {verdict.mode} (confidence {verdict.confidence:.3f})")  # noqa: T201
+        print(format_hit(rank, hit))  # noqa: T201
+    if args.answer:
+        verdict = service.answer(args.query)
+        print(f"answer mode: {verdict.mode} (confidence {verdict.confidence:.3f})")  # noqa: T201
     return 0
 
 
@@ -64,14 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by tests)."""
     parser = argparse.ArgumentParser(prog="bokji", description="bokji-bot operator commands")
     sub = parser.add_subparsers(dest="command", required=True)
-    ingest = sub.add_parser("ingest", help="ingest FAQ YAML (a file or a folder; default: the seed FAQs)")
+    ingest = sub.add_parser(
+        "ingest",
+        help="ingest knowledge: FAQ files (YAML, CSV, XLSX, Markdown) and documents (PDF, DOCX, HWPX);"
+        " a file or a folder, default the seed FAQs",
+    )
     ingest.add_argument("path", nargs="?", type=Path)
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and embed everything again")
-    ingest.add_argument("--prune", action="store_true", help="remove FAQs that are no longer in PATH")
+    ingest.add_argument("--prune", action="store_true", help="remove documents that are no longer in PATH")
+    ingest.add_argument("--tenant", default="national", help="tenant of documents without a .meta.yaml (e.g. yesi)")
+    ingest.add_argument("--category", default="", help="category of documents without a .meta.yaml")
     ingest.set_defaults(func=_ingest)
     search = sub.add_parser("search", help="print the ranked hits for a question, with scores and sources")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5)
+    search.add_argument("--answer", action="store_true", help="also say which answer mode the bot would choose")
     search.set_defaults(func=_search)
     run = sub.add_parser("run", help="start Rasa, the action server and the web app; Ctrl-C stops all")
     run.add_argument("--host", default="127.0.0.1")

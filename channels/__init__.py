@@ -1,3 +1,15 @@
-"""The Flask app: chat API, the website page, health (and later Kakao, staff console, FAQ admin)."""
+"""The Flask app: chat API, website widget and demo page, KakaoTalk skill endpoint, health."""
 
-__all__ = ["app", "conversation", "rasa_client", "settings", "transcripts"]
+__all__ = [
+    "api",
+    "app",
+    "conversation",
+    "kakao",
+    "kakao_delivery",
+    "rasa_client",
+    "settings",
+    "skill_response",
+    "transcripts",
+    "web",
+    "widget",
+]

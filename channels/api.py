@@ -33,15 +33,31 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
-def _parse_chat(body: Any, max_chars: int) -> tuple[str, str]:
+def parse_session_id(value: Any) -> str:
+    """A widget or API session id: 1-128 characters of letters, digits and ``_ . : -``."""
+    if not isinstance(value, str) or not _SESSION_ID.match(value):
+        raise ApiError(400, "invalid_session_id", "session_id는 영문, 숫자, _ . : - 로 된 1~128자 문자열이어야 해요.")
+    return value
+
+
+def json_body() -> Any:
+    """The request's JSON body, or a clear 4xx."""
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Content-Type: application/json 으로 보내 주세요.")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. 올바른 JSON으로 보내 주세요.")
+    return body
+
+
+def parse_chat(body: Any, max_chars: int) -> tuple[str, str]:
+    """Validate a chat request body; returns the session id and the stripped text."""
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. JSON 객체로 보내 주세요.")
     missing = [name for name in ("session_id", "text") if name not in body]
     if missing:
         raise ApiError(400, "missing_field", f"필수 항목이 빠졌어요: {', '.join(missing)}")
-    session_id, text = body["session_id"], body["text"]
-    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
-        raise ApiError(400, "invalid_session_id", "session_id는 영문, 숫자, _ . : - 로 된 1~128자 문자열이어야 해요.")
+    session_id, text = parse_session_id(body["session_id"]), body["text"]
     if not isinstance(text, str):
         raise ApiError(400, "invalid_text", "text는 문자열이어야 해요.")
     text = text.strip()
@@ -55,12 +71,7 @@ def _parse_chat(body: Any, max_chars: int) -> tuple[str, str]:
 @bp.post("/api/v1/chat")
 def chat() -> tuple[Response, int]:
     """One citizen message in, the bot's messages out."""
-    if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Content-Type: application/json 으로 보내 주세요.")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. 올바른 JSON으로 보내 주세요.")
-    session_id, text = _parse_chat(body, current_app.config["BOKJI_MAX_TEXT_CHARS"])
+    session_id, text = parse_chat(json_body(), current_app.config["BOKJI_MAX_TEXT_CHARS"])
     conversation: Conversation = current_app.extensions["bokji.conversation"]
     reply = conversation.handle(f"web:{session_id}", text)
     payload = {"session_id": session_id, "messages": [m.as_json() for m in reply.messages]}

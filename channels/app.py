@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from flask import Flask
 
-from channels import api, web
+from channels import api, kakao, web, widget
 from channels.conversation import Conversation
+from channels.kakao_delivery import CallbackPoster, KakaoDelivery
 from channels.rasa_client import DialogueEngine, RasaClient
 from channels.settings import AppSettings
 from channels.transcripts import TranscriptStore
 from knowledge.documents import load_helplines
 
 
-def create_app(settings: AppSettings | None = None, engine: DialogueEngine | None = None) -> Flask:
-    """Build the web app; ``engine`` replaces the Rasa client (tests of the HTTP layer)."""
+def create_app(
+    settings: AppSettings | None = None,
+    engine: DialogueEngine | None = None,
+    callback_poster: CallbackPoster | None = None,
+) -> Flask:
+    """Build the web app; ``engine`` replaces the Rasa client and ``callback_poster`` Kakao's callback HTTP (tests)."""
     settings = settings or AppSettings()
     app = Flask(__name__)
     app.config.update(
@@ -24,9 +29,13 @@ def create_app(settings: AppSettings | None = None, engine: DialogueEngine | Non
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     transcripts = TranscriptStore(settings.data_dir / "conversations.sqlite3")
     engine = engine or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
+    conversation = Conversation(engine, transcripts, load_helplines(settings.knowledge.helplines))
     app.extensions["bokji.settings"] = settings
     app.extensions["bokji.transcripts"] = transcripts
-    app.extensions["bokji.conversation"] = Conversation(engine, transcripts, load_helplines(settings.knowledge.helplines))
+    app.extensions["bokji.conversation"] = conversation
+    app.extensions["bokji.kakao"] = KakaoDelivery(conversation, settings.kakao, callback_poster)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(kakao.bp)
     return app

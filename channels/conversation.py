@@ -6,7 +6,7 @@ Channels differ only in how they parse requests and render replies; everything b
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from channels.rasa_client import DialogueEngine, RasaUnavailableError
@@ -34,6 +34,7 @@ class BotMessage:
     buttons: tuple[Button, ...] = ()
     sources: tuple[dict[str, str], ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    turn_id: int | None = None
 
     @property
     def handoff(self) -> dict[str, Any] | None:
@@ -49,6 +50,27 @@ class BotMessage:
             "sources": [dict(s) for s in self.sources],
         }
 
+    def record_meta(self, degraded: bool) -> dict[str, Any]:
+        """What the transcript keeps next to the text, enough to show the message again later."""
+        return {
+            **self.meta,
+            "degraded": degraded,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+            "sources": [dict(s) for s in self.sources],
+        }
+
+    @classmethod
+    def from_record(cls, turn: dict[str, Any]) -> BotMessage:
+        """A bot turn from the transcript as the message it was."""
+        meta = dict(turn.get("meta") or {})
+        buttons = tuple(
+            Button(str(b["title"]), str(b.get("payload", b["title"])))
+            for b in meta.pop("buttons", None) or []
+            if isinstance(b, dict) and b.get("title")
+        )
+        sources = tuple(s for s in map(_source, meta.pop("sources", None) or []) if s)
+        return cls(str(turn["text"]), buttons, sources, meta, turn.get("id"))
+
 
 @dataclass(frozen=True)
 class ChatReply:
@@ -59,6 +81,7 @@ class ChatReply:
 
 
 def _source(raw: Any) -> dict[str, str] | None:
+    """A source as every channel shows it: title, url and the date it was last checked."""
     if not isinstance(raw, dict) or not raw.get("title"):
         return None
     return {"title": str(raw["title"]), "url": str(raw.get("url", "")), "updated_at": str(raw.get("updated_at", ""))}
@@ -91,10 +114,15 @@ class Conversation:
         self._transcripts = transcripts
         self._helplines = helplines
 
-    def handle(self, sender_id: str, text: str) -> ChatReply:
-        """Process a citizen message (personal data is masked before it goes anywhere)."""
+    def handle(self, sender_id: str, text: str, label: str | None = None) -> ChatReply:
+        """Process a citizen message (personal data is masked before it goes anywhere).
+
+        ``label`` is what the citizen saw when the text is a quick reply's payload (``/request_human`` is
+        shown as 상담원 연결); the transcript keeps it so history reads as the conversation looked.
+        """
         masked = mask(text)
-        self._transcripts.add_turn(sender_id, "citizen", masked)
+        shown = mask(label) if label and label != text else None
+        self._transcripts.add_turn(sender_id, "citizen", masked, {"label": shown} if shown else None)
         degraded = False
         try:
             messages = from_rasa(self._engine.send(sender_id, masked))
@@ -104,13 +132,19 @@ class Conversation:
         if not messages:
             messages = (self._offline_reply(masked),)
             degraded = True
+        recorded = []
         for message in messages:
-            self._transcripts.add_turn(sender_id, "bot", message.text, {**message.meta, "degraded": degraded})
+            turn_id = self._transcripts.add_turn(sender_id, "bot", message.text, message.record_meta(degraded))
+            recorded.append(replace(message, turn_id=turn_id))
             if message.handoff is not None:
                 self._transcripts.open_handoff(
                     sender_id, str(message.handoff.get("reason", "requested")), bool(message.handoff.get("urgent"))
                 )
-        return ChatReply(messages=messages, degraded=degraded)
+        return ChatReply(messages=tuple(recorded), degraded=degraded)
+
+    def fallback_reply(self, text: str) -> ChatReply:
+        """The reply when the flow itself failed (nothing recorded): an apology, or helplines in a crisis."""
+        return ChatReply(messages=(self._offline_reply(mask(text)),), degraded=True)
 
     def _offline_reply(self, text: str) -> BotMessage:
         """What to say when Rasa cannot answer: helplines first in a crisis, else an apology and 129."""

@@ -1,4 +1,4 @@
-"""Durable transcripts and handoff requests (SQLite), so no turn or handoff is ever lost."""
+"""Durable transcripts, handoff requests and answer ratings (SQLite), so no turn or handoff is ever lost."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS handoffs (
     status TEXT NOT NULL DEFAULT 'open',
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS feedback (
+    turn_id INTEGER PRIMARY KEY REFERENCES turns(id),
+    sender_id TEXT NOT NULL,
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    created_at TEXT NOT NULL
+);
 """
 
 
@@ -46,13 +52,14 @@ class TranscriptStore:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
 
-    def add_turn(self, sender_id: str, role: str, text: str, meta: dict[str, Any] | None = None) -> None:
-        """Record one message."""
+    def add_turn(self, sender_id: str, role: str, text: str, meta: dict[str, Any] | None = None) -> int:
+        """Record one message and return its id (what feedback refers to)."""
         with self._lock:
-            self._db.execute(
+            cursor = self._db.execute(
                 "INSERT INTO turns(sender_id, role, text, meta, created_at) VALUES (?, ?, ?, ?, ?)",
                 (sender_id, role, text, json.dumps(meta or {}, ensure_ascii=False), _now()),
             )
+        return int(cursor.lastrowid or 0)
 
     def open_handoff(self, sender_id: str, reason: str, urgent: bool) -> None:
         """Queue the chat for staff unless it is already waiting."""
@@ -73,6 +80,43 @@ class TranscriptStore:
                 "SELECT role, text, meta, created_at FROM turns WHERE sender_id = ? ORDER BY id", (sender_id,)
             ).fetchall()
         return [{"role": r, "text": t, "meta": json.loads(m), "created_at": c} for r, t, m, c in rows]
+
+    def recent_turns(self, sender_id: str, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` turns of one conversation, oldest first, each with its id and feedback."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT t.id, t.role, t.text, t.meta, t.created_at, f.rating FROM turns t "
+                "LEFT JOIN feedback f ON f.turn_id = t.id WHERE t.sender_id = ? ORDER BY t.id DESC LIMIT ?",
+                (sender_id, limit),
+            ).fetchall()
+        return [
+            {"id": i, "role": r, "text": t, "meta": json.loads(m), "created_at": c, "feedback": f}
+            for i, r, t, m, c, f in reversed(rows)
+        ]
+
+    def set_feedback(self, sender_id: str, turn_id: int, rating: str) -> bool:
+        """Store a thumbs up or down on a bot message; False when no such message is in this conversation."""
+        with self._lock:
+            owned = self._db.execute(
+                "SELECT 1 FROM turns WHERE id = ? AND sender_id = ? AND role = 'bot'", (turn_id, sender_id)
+            ).fetchone()
+            if owned is None:
+                return False
+            self._db.execute(
+                "INSERT INTO feedback(turn_id, sender_id, rating, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(turn_id) DO UPDATE SET rating = excluded.rating, created_at = excluded.created_at",
+                (turn_id, sender_id, rating, _now()),
+            )
+        return True
+
+    def feedback(self) -> list[dict[str, Any]]:
+        """Every rating with the message it rates, newest first (for the staff console and reports)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT f.turn_id, f.sender_id, f.rating, f.created_at, t.text FROM feedback f "
+                "JOIN turns t ON t.id = f.turn_id ORDER BY f.created_at DESC, f.turn_id DESC"
+            ).fetchall()
+        return [{"turn_id": i, "sender_id": s, "rating": r, "created_at": c, "text": t} for i, s, r, c, t in rows]
 
     def open_handoffs(self) -> list[dict[str, Any]]:
         """Chats waiting for staff, urgent first."""

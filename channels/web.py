@@ -1,4 +1,4 @@
-"""The city's chat page at ``/``."""
+"""The demo city page at ``/``: an ordinary page that embeds the widget with one script tag."""
 
 from __future__ import annotations
 
@@ -9,5 +9,5 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 
 @bp.get("/")
 def index() -> str:
-    """A minimal Korean chat page that talks to ``/api/v1/chat``."""
+    """A city welfare page (Korean) with the widget, as a city would embed it."""
     return render_template("index.html")

@@ -19,6 +19,22 @@ DEFAULT_USER_DICT = Path(__file__).parent / "seed" / "user_dict.tsv"
 _CONTENT_TAGS = ("NNG", "NNP", "NNB", "NR", "NP", "SL", "SH", "SN", "XR", "VV", "VA", "MAG")
 _NOUN_TAGS = ("NNG", "NNP", "XR", "SL", "SH")
 
+# Who the question is about ("울엄마", "제가", "우리 아버지") says whose case it is, not which program:
+# such words are left out of search queries. Words that do name a program's subject (자녀, 아동,
+# 어르신, 부모) are not in these lists.
+_PRONOUNS = frozenset({"나", "저", "우리", "울", "내", "제", "너", "니", "저희"})
+_RELATIVES = frozenset(
+    {"엄마", "아빠", "어머니", "아버지", "어머님", "아버님", "할머니", "할아버지", "남편", "아내", "와이프", "부인",
+     "아들", "딸", "손자", "손녀", "동생", "누나", "언니", "오빠", "영감", "할멈", "시어머니", "장모", "장인"}
+)  # fmt: skip
+# Counted people: "4인", "4명", "네 식구", "여섯명" all become the term "4인" / "6인".
+_PERSON_COUNTERS = frozenset({"인", "명", "식구", "가족", "사람"})
+_NUMERALS = {
+    "하나": "1", "한": "1", "둘": "2", "두": "2", "셋": "3", "세": "3", "넷": "4", "네": "4", "다섯": "5",
+    "여섯": "6", "일곱": "7", "여덟": "8", "아홉": "9", "열": "10", "일": "1", "이": "2", "삼": "3", "사": "4",
+    "오": "5", "육": "6", "칠": "7", "팔": "8", "구": "9", "십": "10",
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Morpheme:
@@ -33,8 +49,12 @@ class Morpheme:
 class KoreanAnalyzer(Protocol):
     """What NLU and retrieval need from a Korean analyzer."""
 
-    def morphemes(self, text: str) -> list[Morpheme]:
-        """Split text into morphemes whose offsets point into ``text``."""
+    def morphemes(self, text: str, *, correct_typos: bool = False) -> list[Morpheme]:
+        """Split text into morphemes whose offsets point into ``text``.
+
+        ``correct_typos`` asks the analyzer to repair common typos ("생게급여" -> 생계급여) where it can;
+        analyzers without a typo model ignore it.
+        """
         ...
 
 
@@ -75,10 +95,14 @@ class KiwiAnalyzer:
             self._kiwi = kiwi
         return self._kiwi
 
-    def morphemes(self, text: str) -> list[Morpheme]:
-        """Analyze text; offsets refer to ``text`` itself (cleaning keeps lengths)."""
+    def morphemes(self, text: str, *, correct_typos: bool = False) -> list[Morpheme]:
+        """Analyze text; offsets refer to ``text`` itself (cleaning keeps lengths).
+
+        ``correct_typos`` uses Kiwi's basic typo model (about twice as slow; the first call builds it).
+        """
         safe = "".join(ch if clean(ch) == ch else " " for ch in text)
-        return [Morpheme(t.form, t.tag, t.start, t.start + t.len) for t in self._model().tokenize(safe) if t.len > 0]
+        tokens = self._model().tokenize(safe, typos="basic") if correct_typos else self._model().tokenize(safe)
+        return [Morpheme(t.form, t.tag, t.start, t.start + t.len) for t in tokens if t.len > 0]
 
 
 class OktAnalyzer:
@@ -88,8 +112,8 @@ class OktAnalyzer:
         """The JVM starts on first use, never at construction (it must start after any fork)."""
         self._okt: Any = None
 
-    def morphemes(self, text: str) -> list[Morpheme]:
-        """Analyze text with Okt; offsets are recovered by scanning the text left to right."""
+    def morphemes(self, text: str, *, correct_typos: bool = False) -> list[Morpheme]:
+        """Analyze text with Okt (no typo model); offsets are recovered by scanning left to right."""
         if self._okt is None:
             try:
                 from konlpy.tag import Okt
@@ -122,12 +146,23 @@ def make_analyzer(name: str = "kiwi", user_words: UserWords | None = None) -> Ko
             raise ValueError(f"unknown Korean analyzer {name!r}; use 'kiwi' or 'okt'")
 
 
-def index_terms(analyzer: KoreanAnalyzer, text: str) -> list[str]:
-    """Terms for keyword search: content morphemes, joined noun runs and their 2-character pieces.
+def _counted(m: Morpheme, nxt: Morpheme) -> str | None:
+    """A joined count term ("4인", "66살") when ``m`` is a number directly counting ``nxt``."""
+    if nxt.start - m.end > 1 or not nxt.tag.startswith(("NNB", "NNG")):
+        return None
+    number = m.form if m.tag == "SN" else _NUMERALS.get(m.form) if m.tag in ("NR", "MM") else None
+    if number is None:
+        return None
+    if nxt.form in _PERSON_COUNTERS:
+        return number + "인"
+    return number + nxt.form if m.tag == "SN" and nxt.start == m.end else None
 
-    Noun runs (across at most one space) are joined pairwise, so "주거 급여" matches "주거급여";
-    2-character pieces let "기초연금" match "연금".
-    """
+
+def _is_referent(m: Morpheme) -> bool:
+    return (m.tag == "NP" and m.form in _PRONOUNS) or (m.tag.startswith("NN") and m.form in _RELATIVES)
+
+
+def _terms(morphemes: list[Morpheme]) -> list[str]:
     terms: list[str] = []
     run: list[Morpheme] = []
 
@@ -141,9 +176,11 @@ def index_terms(analyzer: KoreanAnalyzer, text: str) -> list[str]:
                 terms.extend(m.form[i : i + 2] for i in range(len(m.form) - 1))
         run.clear()
 
-    for m in analyzer.morphemes(normalize(text).lower()):
+    for i, m in enumerate(morphemes):
         if m.tag.startswith(_CONTENT_TAGS):
             terms.append(m.form)
+        if i + 1 < len(morphemes) and (count := _counted(m, morphemes[i + 1])):
+            terms.append(count)
         if m.tag.startswith(_NOUN_TAGS) and (not run or m.start - run[-1].end <= 1):
             run.append(m)
         else:
@@ -152,3 +189,50 @@ def index_terms(analyzer: KoreanAnalyzer, text: str) -> list[str]:
                 run.append(m)
     flush()
     return terms
+
+
+def index_terms(analyzer: KoreanAnalyzer, text: str) -> list[str]:
+    """Terms for keyword search: content morphemes, joined noun runs and their 2-character pieces.
+
+    Noun runs (across at most one space) are joined pairwise, so "주거 급여" matches "주거급여";
+    2-character pieces let "기초연금" match "연금"; counted people and ages become one term
+    ("네 식구" and "4인가구" both give "4인", "66살" gives "66살").
+    """
+    return _terms(analyzer.morphemes(normalize(text).lower()))
+
+
+def query_terms(analyzer: KoreanAnalyzer, text: str) -> list[str]:
+    """Terms of a citizen's question: like :func:`index_terms`, typos repaired, who-words dropped.
+
+    Pronouns and family words ("울엄마", "제가") say whose case it is, not which program, and would
+    pull in the one FAQ that happens to mention a mother.
+    """
+    morphemes = analyzer.morphemes(normalize(text).lower(), correct_typos=True)
+    return _terms([m for m in morphemes if not _is_referent(m)])
+
+
+def focus_text(analyzer: KoreanAnalyzer, text: str) -> str:
+    """The question without who-words and their particles, for the dense query ("울엄마 66살인데" -> "66살인데").
+
+    Returns the text unchanged when nothing else would be left.
+    """
+    text = normalize(text)
+    morphemes = analyzer.morphemes(text)
+    cut: list[tuple[int, int]] = []
+    for i, m in enumerate(morphemes):
+        if _is_referent(m):
+            end = m.end
+            for nxt in morphemes[i + 1 :]:
+                if not nxt.tag.startswith("J") or nxt.start != end:
+                    break
+                end = nxt.end
+            cut.append((m.start, end))
+    if not cut:
+        return text
+    kept, pos = [], 0
+    for start, end in cut:
+        kept.append(text[pos:start])
+        pos = end
+    kept.append(text[pos:])
+    focused = " ".join("".join(kept).split())
+    return focused if any(ch.isalnum() for ch in focused) else text

@@ -1,23 +1,42 @@
-"""The answer service: the one call the action server makes to answer a welfare question."""
+"""The answer service: the one call the action server makes to answer a welfare question.
+
+:class:`KnowledgeService` owns retrieval and the rules for each mode; :mod:`knowledge.chain` runs
+the steps (rewrite a follow-up, retrieve, choose, generate and check).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 
+from knowledge.analyzer import KoreanAnalyzer, make_analyzer
+from knowledge.chain import AnswerChain, AnswerEvent, Turn
 from knowledge.documents import FaqEntry, Helpline, Source
 from knowledge.embeddings import as_vector
-from knowledge.settings import RetrievalSettings
+from knowledge.settings import LlmSettings, RetrievalSettings
 from knowledge.store import Hit, KnowledgeStore, SearchFilter
 from knowledge.text import normalize
 
 Mode = Literal["faq", "generated", "none"]
 
 _YEAR = re.compile(r"(20\d\d)\s*년")
+# Another country's system: only answerable if the entry itself is about it.
+_COUNTRY = re.compile(r"일본|미국|중국|독일|영국|프랑스|캐나다|호주|뉴질랜드|베트남|필리핀|러시아|대만|싱가포르|태국")
+# A person's own file (application status, account, exact payment) or someone else's: the bot sees no records.
+_PERSONAL_RECORD = re.compile(
+    r"(?:^|\s)(?:제|저의|저희|우리\s?\S+|옆집|\S+\s?씨)(?:가|의|는)?\s.*?"
+    r"(?:처리\s?됐|처리\s?되었|어디까지|조회|계좌|판정\s?결과|수령액|들어왔|수급자인지|진행\s?상황)"
+)
+# Shopping and product advice is outside a welfare service.
+_RECOMMENDATION = re.compile(r"추천")
+_QUESTION_NOUN_TAGS = ("NNG", "NNP", "SL", "SH")
+_REVIEW_NOTE = "\n\n※ 이 안내의 일부 내용은 공식 고시로 다시 확인하고 있어요. 신청 전에 주민센터나 129에 꼭 확인해 주세요."
 
 # Hits this close to the confidence bar are offered as "did you mean" suggestions.
 _SUGGESTION_SLACK = 0.06
@@ -34,10 +53,12 @@ class Answer:
     mode: Mode
     doc_id: str | None = None
     suggestions: tuple[str, ...] = field(default_factory=tuple)
+    fallback: str = ""
+    """Why a generated answer fell back to passage sentences: timeout, ungrounded, model_error ("" if it did not)."""
 
 
 class KnowledgeService:
-    """Retrieve from the store and answer with the curated FAQ text, or say honestly we cannot."""
+    """Retrieve from the store and answer with the curated FAQ text, a checked generated answer, or honestly not."""
 
     def __init__(
         self,
@@ -45,12 +66,29 @@ class KnowledgeService:
         embeddings: Embeddings,
         settings: RetrievalSettings,
         helplines: dict[str, Helpline],
+        *,
+        llm: BaseChatModel | None = None,
+        llm_settings: LlmSettings | None = None,
+        analyzer: KoreanAnalyzer | None = None,
     ) -> None:
-        """Wire the parts; nothing is loaded or fetched here."""
+        """Wire the parts; nothing is loaded or fetched here.
+
+        Args:
+            store: the knowledge store.
+            embeddings: the model the store's vectors were made with.
+            settings: retrieval thresholds.
+            helplines: phone lines for "cannot answer" messages.
+            llm: the chat model that may compose answers; None for retrieval only (faq/none).
+            llm_settings: limits for the model (deadline, passages, rewrite).
+            analyzer: Korean analyzer for the relevance check (made on first use if not given).
+        """
         self.store = store
         self.embeddings = embeddings
         self.settings = settings
         self.helplines = helplines
+        self.llm = llm
+        self._analyzer = analyzer
+        self.chain = AnswerChain(self, llm, llm_settings or LlmSettings())
 
     def search(self, question: str, *, k: int | None = None, on_date: date | None = None) -> list[Hit]:
         """Hybrid search for a question over the deployment's tenants."""
@@ -74,21 +112,67 @@ class KnowledgeService:
         """
         if not hits or hits[0].dense < self.settings.faq_min_dense:
             return False
-        entry_text = f"{hits[0].payload.get('question', '')} {hits[0].payload.get('answer', '')}"
-        if any(year not in entry_text for year in _YEAR.findall(question)):
+        if self.out_of_scope(question, _entry_text(hits[0])):
             return False
         margin = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
         return margin >= self.settings.faq_min_margin
 
-    def answer(self, question: str, *, on_date: date | None = None) -> Answer:
-        """Answer a citizen's question from the knowledge base."""
-        hits = self.search(question, on_date=on_date)
-        if not self.is_confident(question, hits):
-            return self.cannot_answer(hits)
+    @staticmethod
+    def out_of_scope(question: str, entry_text: str) -> bool:
+        """Questions the knowledge cannot answer whatever matches.
+
+        A year or a foreign country the entry does not mention, a person's own records (application
+        status, account, exact payment), and product or shop recommendations.
+        """
+        if any(year not in entry_text for year in _YEAR.findall(question)):
+            return True
+        if any(country not in entry_text for country in _COUNTRY.findall(question)):
+            return True
+        return bool(_PERSONAL_RECORD.search(question) or _RECOMMENDATION.search(question))
+
+    def coverage(self, question: str, text: str) -> float:
+        """Share of the question's nouns found in ``text`` (1.0 when it has none)."""
+        if self._analyzer is None:
+            self._analyzer = make_analyzer()
+        nouns = {m.form for m in self._analyzer.morphemes(question) if m.tag in _QUESTION_NOUN_TAGS}
+        return sum(n in text for n in nouns) / len(nouns) if nouns else 1.0
+
+    def may_generate(self, question: str, hits: list[Hit]) -> bool:
+        """Whether the top passages are relevant enough for the model to compose an answer from them."""
+        if not hits or hits[0].dense < self.settings.generate_min_dense:
+            return False
+        # Years and countries must be in the best passage itself: "2025년 ... 얼마였나요?" is not
+        # answered from a 2026 entry that mentions 2025 in passing.
+        if self.out_of_scope(question, _entry_text(hits[0])):
+            return False
+        text = " ".join(_entry_text(h) for h in hits[:3])
+        return self.coverage(question, text) >= self.settings.generate_min_coverage
+
+    def answer(self, question: str, *, history: Sequence[Turn] = (), on_date: date | None = None) -> Answer:
+        """Answer a citizen's question from the knowledge base.
+
+        Args:
+            question: the citizen's message.
+            history: earlier ``(speaker, text)`` turns, oldest first, to rewrite follow-ups.
+            on_date: the day whose valid knowledge applies (default today).
+        """
+        return self.chain.invoke(question, history=history, on_date=on_date)[0]
+
+    def stream(self, question: str, *, history: Sequence[Turn] = (), on_date: date | None = None) -> Iterator[AnswerEvent]:
+        """Answer as events (checked text deltas, then the final answer) for channels that stream."""
+        return self.chain.stream(question, history=history, on_date=on_date)
+
+    def warm_up(self) -> None:
+        """Load the analyzer, the embedding model and the language model before traffic arrives."""
+        self.search("기초연금")
+        self.chain.warm_up()
+
+    def faq_answer(self, hits: list[Hit]) -> Answer:
+        """The curated answer of the top hit, as the welfare team wrote it."""
         entry = FaqEntry.model_validate(hits[0].payload)
         text = entry.answer
         if entry.needs_review:
-            text += "\n\n※ 이 안내의 일부 내용은 공식 고시로 다시 확인하고 있어요. 신청 전에 주민센터나 129에 꼭 확인해 주세요."
+            text += _REVIEW_NOTE
         return Answer(
             text=text,
             sources=(entry.as_source(),),
@@ -98,17 +182,39 @@ class KnowledgeService:
             suggestions=self._suggestions(hits[1:]),
         )
 
+    def generated_answer(self, text: str, cited: list[Hit], top: Hit, *, extractive: bool = False) -> Answer:
+        """A composed (or, if ``extractive``, copied) answer citing ``cited`` as [1], [2] ..."""
+        entries = [FaqEntry.model_validate(h.payload) for h in cited]
+        line = self.helplines["welfare_call_center"]
+        lead = "자료에서 찾은 관련 내용을 그대로 옮겨 드려요: " if extractive else ""
+        note = f"\n\n※ 안내 자료를 바탕으로 정리한 답변이에요. 정확한 내용은 출처나 {line.name}({line.number})에서 확인해 주세요."
+        if any(e.needs_review for e in entries):
+            note += _REVIEW_NOTE
+        return Answer(
+            text=f"{lead}{text}{note}",
+            sources=(*(e.as_source() for e in entries), line.as_source()),
+            confidence=round(top.dense, 4),
+            mode="generated",
+            doc_id=entries[0].id if entries else None,
+        )
+
     def _suggestions(self, hits: list[Hit]) -> tuple[str, ...]:
         bar = self.settings.faq_min_dense - _SUGGESTION_SLACK
         return tuple(str(h.payload["question"]) for h in hits if h.dense >= bar)[:_MAX_SUGGESTIONS]
 
-    def cannot_answer(self, hits: list[Hit] | None = None) -> Answer:
+    def cannot_answer(self, hits: list[Hit] | None = None, *, question: str = "") -> Answer:
         """An honest "not found", with a human and the welfare call center as the way forward."""
         line = self.helplines["welfare_call_center"]
-        text = (
-            "죄송해요. 말씀하신 내용은 제가 가진 복지 안내 자료에서 확인할 수 없었어요. "
-            f"'상담원 연결'을 누르시거나 {line.name}({line.number}, {line.hours})에 문의해 주세요."
-        )
+        if _PERSONAL_RECORD.search(question):
+            text = (
+                "죄송해요. 개인의 신청 진행 상황이나 지급 내역은 제가 확인할 수 없었어요. "
+                f"신분증을 가지고 주민센터에 문의하시거나 {line.name}({line.number}, {line.hours})에 문의해 주세요."
+            )
+        else:
+            text = (
+                "죄송해요. 말씀하신 내용은 제가 가진 복지 안내 자료에서 확인할 수 없었어요. "
+                f"'상담원 연결'을 누르시거나 {line.name}({line.number}, {line.hours})에 문의해 주세요."
+            )
         suggestions = self._suggestions(hits or [])
         if suggestions:
             text += " 혹시 아래 질문 중에 찾으시는 내용이 있나요?"
@@ -119,3 +225,8 @@ class KnowledgeService:
             mode="none",
             suggestions=suggestions,
         )
+
+
+def _entry_text(hit: Hit) -> str:
+    p = hit.payload
+    return " ".join([str(p.get("question", "")), *map(str, p.get("alternatives", [])), str(p.get("answer", ""))])

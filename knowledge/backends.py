@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from langchain_core.embeddings import Embeddings
+import logging
 
-from knowledge.analyzer import make_analyzer
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+
+from knowledge.analyzer import KoreanAnalyzer, make_analyzer
 from knowledge.answer import KnowledgeService
 from knowledge.documents import load_helplines
-from knowledge.embeddings import E5Embeddings
+from knowledge.embeddings import E5Embeddings, FocusedQueryEmbeddings
 from knowledge.ingest import index_id
-from knowledge.settings import EmbeddingSettings, KnowledgeSettings
+from knowledge.llm import LlmUnavailableError, build_chat_model
+from knowledge.settings import EmbeddingSettings, KnowledgeSettings, LlmSettings
 from knowledge.store import KnowledgeStore, SqliteStore
+
+logger = logging.getLogger(__name__)
 
 
 def build_embeddings(settings: EmbeddingSettings) -> Embeddings:
@@ -22,7 +28,8 @@ def build_embeddings(settings: EmbeddingSettings) -> Embeddings:
             try:
                 from langchain_ollama import OllamaEmbeddings
             except ImportError as exc:
-                raise RuntimeError("the ollama embedding backend needs 'langchain-ollama'") from exc
+                raise RuntimeError("the ollama embedding backend needs 'langchain-ollama': pip install langchain-ollama") from exc
+            # No request is made here: the model is first called at ingest or search time.
             return OllamaEmbeddings(model=settings.ollama_model, base_url=settings.ollama_host)
 
 
@@ -31,22 +38,59 @@ def embedding_dim(embeddings: Embeddings) -> int:
     return len(embeddings.embed_query("차원 확인"))
 
 
-def build_store(settings: KnowledgeSettings, embeddings: Embeddings) -> KnowledgeStore:
+def build_store(settings: KnowledgeSettings, embeddings: Embeddings, analyzer: KoreanAnalyzer | None = None) -> KnowledgeStore:
     """The store named by ``settings.store.backend``."""
     match settings.store.backend:
         case "embedded":
             return SqliteStore(
                 settings.store.path,
-                make_analyzer(settings.analyzer),
+                analyzer or make_analyzer(settings.analyzer),
                 model_id=index_id(embeddings),
                 dim=embedding_dim(embeddings),
             )
         case "weaviate":
-            raise RuntimeError("the Weaviate store is not available in this build yet; use store.backend=embedded")
+            from knowledge.weaviate_store import WeaviateStore, connect_weaviate
+
+            store = WeaviateStore(
+                connect_weaviate(settings.store),
+                collection=settings.store.weaviate_collection,
+                model_id=index_id(embeddings),
+                dim=embedding_dim(embeddings),
+                replication_factor=settings.store.weaviate_replication_factor,
+                async_replication=settings.store.weaviate_async_replication,
+                analyzer=analyzer or make_analyzer(settings.analyzer),
+            )
+            store.ensure_schema()
+            return store
+
+
+def build_llm(settings: LlmSettings) -> BaseChatModel | None:
+    """The configured chat model, or None (retrieval only) when it is off or cannot be used here.
+
+    Raises:
+        LlmUnavailableError: the model cannot be used and ``settings.required`` is set.
+    """
+    try:
+        return build_chat_model(settings)
+    except LlmUnavailableError as exc:
+        if settings.required:
+            raise
+        logger.warning("language model %r unavailable, answering from retrieval only: %s", settings.backend, exc)
+        return None
 
 
 def build_service(settings: KnowledgeSettings) -> KnowledgeService:
     """Everything the action server needs to answer questions."""
     embeddings = build_embeddings(settings.embedding)
-    store = build_store(settings, embeddings)
-    return KnowledgeService(store, embeddings, settings.retrieval, load_helplines(settings.helplines))
+    analyzer = make_analyzer(settings.analyzer)
+    store = build_store(settings, embeddings, analyzer)
+    query_embeddings = FocusedQueryEmbeddings(embeddings, analyzer) if settings.retrieval.focus_queries else embeddings
+    return KnowledgeService(
+        store,
+        query_embeddings,
+        settings.retrieval,
+        load_helplines(settings.helplines),
+        llm=build_llm(settings.llm),
+        llm_settings=settings.llm,
+        analyzer=analyzer,
+    )

@@ -1,4 +1,4 @@
-"""Typed knowledge documents: FAQ entries as the welfare team writes them, and helplines."""
+"""Typed knowledge documents: FAQ entries as the welfare team writes them, long documents, helplines."""
 
 from __future__ import annotations
 
@@ -75,6 +75,44 @@ class FaqEntry(BaseModel):
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
 
 
+class Section(BaseModel):
+    """A heading or a paragraph of a long document, in reading order (level 0 is a paragraph)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    level: int = Field(0, ge=0, le=9, description="Heading level; 0 for body text")
+    page: int | None = Field(None, description="Page number where the format has pages (PDF)")
+
+
+class LongDocument(BaseModel):
+    """A long document (PDF, DOCX, HWPX) to be chunked: its text and where it comes from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$", description="Stable id, lowercase-kebab")
+    title: str = Field(min_length=1)
+    source: SourceRef
+    updated_at: date
+    category: str = ""
+    tenant: str = "national"
+    valid_from: date | None = None
+    valid_until: date | None = None
+    file_name: str = Field("", description="The file it was read from, for operators")
+    sections: tuple[Section, ...] = Field(min_length=1, description="Headings and paragraphs in reading order")
+
+    _none_if_empty = field_validator("valid_from", "valid_until", mode="before")(_empty_to_none)
+
+    def as_source(self) -> Source:
+        """The citation shown next to text from this document."""
+        return Source(title=self.source.title, url=self.source.url, updated_at=self.updated_at.isoformat())
+
+    def content_hash(self) -> str:
+        """Hash of everything indexed, so unchanged files are skipped on re-ingest."""
+        raw = json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+
+
 class Helpline(BaseModel):
     """A phone line the bot may name in its fixed messages, with its source."""
 
@@ -108,8 +146,12 @@ def _read_yaml_list(path: Path) -> list[Any]:
     return data
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per invalid field: ``field: reason; other: reason``."""
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
+
+
+_describe = describe_validation_error
 
 
 def load_faq_file(path: Path) -> list[FaqEntry]:

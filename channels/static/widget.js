@@ -1,0 +1,450 @@
+/*
+ * 복지 안내 챗봇 website widget. A city page embeds it with one tag:
+ *   <script src="https://<chatbot server>/widget.js" defer></script>
+ * Optional attributes: data-base (server URL when it is not the script's origin), data-title.
+ * Vanilla JavaScript, no build step, no request to any server but ours. The widget lives in a shadow
+ * root so the host page's styles cannot break it (and ours cannot leak into the page).
+ */
+(function () {
+  "use strict";
+  if (window.__bokjiWidgetLoaded) return;
+  window.__bokjiWidgetLoaded = true;
+
+  const script = document.currentScript;
+  const base = new URL((script && script.getAttribute("data-base")) || (script ? "/" : "./"),
+    script ? script.src : location.href).href;
+  const TITLE = (script && script.getAttribute("data-title")) || "복지 안내 챗봇";
+  const TIMEOUT_MS = 30000;
+  const HUMAN_PAYLOAD = "/request_human";
+  // On a shared computer (library, 주민센터 kiosk) the next person must not see this conversation.
+  const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
+  const TEXT = {
+    launcher: "복지 상담",
+    launcherLabel: TITLE + " 열기",
+    close: "채팅 닫기",
+    large: "글자 크게",
+    contrast: "고대비",
+    human: "상담원 연결",
+    humanRequested: "상담원 연결 요청됨",
+    reset: "새 대화",
+    resetLabel: "새 대화 시작 (지금 대화는 이 화면에서 지워져요)",
+    resetDone: "새 대화를 시작했어요. 이전 대화는 이 화면에서 지웠어요.",
+    send: "보내기",
+    inputLabel: "질문 입력",
+    placeholder: "무엇이 궁금하세요?",
+    privacy: "주민등록번호, 전화번호 같은 개인정보는 적지 말아 주세요.",
+    typing: "답변을 준비하고 있어요",
+    you: "나: ",
+    bot: "챗봇: ",
+    source: "출처: ",
+    asOf: " 기준",
+    newWindow: " (새 창)",
+    quickGroup: "추천 질문",
+    rateGroup: "이 답변이 도움이 되었나요?",
+    rateUp: "도움이 됐어요",
+    rateDown: "도움이 안 됐어요",
+    rated: "의견 고마워요. 더 나은 안내에 활용할게요.",
+    rateFailed: "의견을 보내지 못했어요. 잠시 후 다시 눌러 주세요.",
+    offline: "지금 서버에 연결할 수 없어요. 인터넷 연결을 확인하시고 잠시 후 다시 시도해 주세요.",
+    failed: "죄송해요. 답변을 받지 못했어요. 잠시 후 다시 시도해 주세요.",
+    retry: "다시 시도",
+    busy: "앞선 질문의 답변을 기다리고 있어요. 잠시만 기다려 주세요.",
+    historyFailed: "이전 대화를 불러오지 못했어요. 새 질문은 그대로 보내실 수 있어요.",
+    welcome: "안녕하세요. " + TITLE + "이에요. 기초연금, 주거급여, 아동수당처럼 궁금한 복지 제도를 편하게 물어봐 주세요.",
+    opened: "채팅 창이 열렸어요.",
+    largeOn: "글자를 크게 보여 드려요.",
+    largeOff: "글자 크기를 원래대로 돌렸어요.",
+    contrastOn: "고대비 화면으로 바꿨어요.",
+    contrastOff: "기본 화면으로 바꿨어요."
+  };
+  const WELCOME_REPLIES = [
+    { title: "기초연금 얼마 받나요?", payload: "기초연금 얼마 받을 수 있어요?" },
+    { title: "주거급여가 뭐예요?", payload: "주거급여가 뭐예요?" },
+    { title: "아동수당 신청 방법", payload: "아동수당 어떻게 신청해요?" }
+  ];
+
+  // Storage that survives reloads; falls back to memory where the browser blocks it.
+  const memory = {};
+  const store = {
+    get(key) {
+      try { return window.localStorage.getItem("bokji.widget." + key); } catch (e) { return memory[key] || null; }
+    },
+    set(key, value) {
+      try { window.localStorage.setItem("bokji.widget." + key, value); } catch (e) { memory[key] = value; }
+    }
+  };
+
+  function newSessionId() {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return "w-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  let session = store.get("session");
+  const lastSeen = Number(store.get("seen") || 0);
+  if (!session || !/^[A-Za-z0-9_.:-]{1,128}$/.test(session) || Date.now() - lastSeen > SESSION_IDLE_MS) {
+    session = newSessionId();
+    store.set("session", session);
+  }
+  store.set("seen", String(Date.now()));
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([name, value]) => {
+      if (value === false || value === null || value === undefined) return;
+      if (name === "text") node.textContent = value;
+      else if (name === "class") node.className = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : value);
+    });
+    (children || []).forEach((child) => child && node.appendChild(child));
+    return node;
+  }
+
+  // Icons are inline SVG (no emoji font or image request needed); always decorative.
+  const ICONS = {
+    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
+    up: "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 " +
+      "2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z",
+    down: "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1.1l1.1 1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 " +
+      "2 0 0 0-2-2H7c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z"
+  };
+  function icon(name) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "bw-icon");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function safeUrl(url) {
+    try {
+      const parsed = new URL(url, base);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+    } catch (e) { return null; }
+  }
+
+  // ---- DOM -----------------------------------------------------------------------------------------
+  const host = el("div", { id: "bokji-widget", style: "visibility:hidden" });
+  const root = host.attachShadow({ mode: "open" });
+  const css = el("link", { rel: "stylesheet", href: new URL("static/widget.css", base).href });
+  css.addEventListener("load", () => { host.style.visibility = ""; });
+  css.addEventListener("error", () => { host.style.visibility = ""; });
+
+  const status = el("p", { class: "bw-sr", role: "status", "aria-live": "polite" });
+  const log = el("ol", { class: "bw-log", role: "log", "aria-live": "polite", "aria-label": "대화 내용", tabindex: "0" });
+  const typing = el("div", { class: "bw-typing", hidden: true, "aria-hidden": "true" }, [
+    el("span", { class: "bw-dots" }, [el("span"), el("span"), el("span")]),
+    el("span", { text: TEXT.typing })
+  ]);
+  const input = el("textarea", {
+    id: "bw-input", class: "bw-input", rows: "1", maxlength: "1000", placeholder: TEXT.placeholder, autocomplete: "off"
+  });
+  const sendButton = el("button", { type: "submit", class: "bw-send", text: TEXT.send });
+  const form = el("form", { class: "bw-form", novalidate: true }, [
+    el("label", { for: "bw-input", class: "bw-sr", text: TEXT.inputLabel }), input, sendButton
+  ]);
+  const humanButton = el("button", { type: "button", class: "bw-human", text: TEXT.human });
+  const resetButton = el("button", { type: "button", class: "bw-reset", "aria-label": TEXT.resetLabel, text: TEXT.reset });
+  const largeButton = el("button", { type: "button", class: "bw-tool", "aria-pressed": "false", text: TEXT.large });
+  const contrastButton = el("button", { type: "button", class: "bw-tool", "aria-pressed": "false", text: TEXT.contrast });
+  const closeButton = el("button", { type: "button", class: "bw-close", "aria-label": TEXT.close }, [
+    el("span", { "aria-hidden": "true", text: "×" })
+  ]);
+  const panel = el("section", {
+    id: "bw-panel", class: "bw-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "bw-title", hidden: true
+  }, [
+    el("header", { class: "bw-header" }, [
+      el("h2", { id: "bw-title", class: "bw-title", text: TITLE }),
+      el("div", { class: "bw-tools" }, [largeButton, contrastButton, closeButton])
+    ]),
+    log,
+    typing,
+    el("div", { class: "bw-actions" }, [resetButton, humanButton]),
+    form,
+    el("p", { class: "bw-privacy", text: TEXT.privacy }),
+    status
+  ]);
+  const launcher = el("button", {
+    type: "button", class: "bw-launcher", "aria-expanded": "false", "aria-controls": "bw-panel", "aria-label": TEXT.launcherLabel
+  }, [
+    icon("chat"),
+    el("span", { class: "bw-launcher-text", text: TEXT.launcher })
+  ]);
+  const frame = el("div", { class: "bw" }, [launcher, panel]);
+  root.append(css, frame);
+
+  function announce(message) {
+    status.textContent = "";
+    window.setTimeout(() => { status.textContent = message; }, 50);
+  }
+
+  // ---- preferences ---------------------------------------------------------------------------------
+  function applyPref(name, on, button, speak) {
+    frame.classList.toggle("bw-" + name, on);
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    store.set(name, on ? "1" : "0");
+    if (speak) announce(on ? TEXT[name + "On"] : TEXT[name + "Off"]);
+  }
+  applyPref("large", store.get("large") === "1", largeButton, false);
+  applyPref("contrast", store.get("contrast") === "1", contrastButton, false);
+  largeButton.addEventListener("click", () => applyPref("large", !frame.classList.contains("bw-large"), largeButton, true));
+  contrastButton.addEventListener("click", () =>
+    applyPref("contrast", !frame.classList.contains("bw-contrast"), contrastButton, true));
+
+  // ---- rendering -----------------------------------------------------------------------------------
+  const reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  function scrollToEnd() { log.scrollTop = log.scrollHeight; }
+
+  function addCitizen(text) {
+    const item = el("li", { class: "bw-msg bw-citizen" }, [
+      el("span", { class: "bw-sr", text: TEXT.you }),
+      el("p", { class: "bw-text", text: text })
+    ]);
+    log.appendChild(item);
+    scrollToEnd();
+    return item;
+  }
+
+  function sourcesBlock(sources) {
+    if (!sources || !sources.length) return null;
+    return el("ul", { class: "bw-sources" }, sources.map((s) => {
+      const url = safeUrl(s.url);
+      const title = url
+        ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, [
+          document.createTextNode(s.title), el("span", { class: "bw-sr", text: TEXT.newWindow })])
+        : document.createTextNode(s.title);
+      return el("li", {}, [
+        document.createTextNode(TEXT.source), title,
+        s.updated_at ? el("span", { class: "bw-date", text: " · " + s.updated_at + TEXT.asOf }) : null
+      ]);
+    }));
+  }
+
+  function quickReplies(buttons) {
+    if (!buttons || !buttons.length) return null;
+    return el("div", { class: "bw-quick", role: "group", "aria-label": TEXT.quickGroup }, buttons.map((b) =>
+      el("button", { type: "button", class: "bw-chip", text: b.title, onclick: () => send(b.payload || b.title, b.title) })));
+  }
+
+  function ratingBlock(message) {
+    if (!message.id) return null;
+    const up = el("button", { type: "button", class: "bw-rate-btn", "aria-pressed": "false", "data-rating": "up" }, [
+      icon("up"), el("span", { text: TEXT.rateUp })]);
+    const down = el("button", { type: "button", class: "bw-rate-btn", "aria-pressed": "false", "data-rating": "down" }, [
+      icon("down"), el("span", { text: TEXT.rateDown })]);
+    const mark = (rating) => {
+      up.setAttribute("aria-pressed", rating === "up" ? "true" : "false");
+      down.setAttribute("aria-pressed", rating === "down" ? "true" : "false");
+    };
+    mark(message.feedback);
+    [up, down].forEach((button) => button.addEventListener("click", () => {
+      const rating = button.getAttribute("data-rating");
+      request("POST", "api/v1/feedback", { session_id: session, message_id: message.id, rating: rating })
+        .then((res) => {
+          if (!res.ok) throw new Error("feedback");
+          mark(rating);
+          announce(TEXT.rated);
+        })
+        .catch(() => announce(TEXT.rateFailed));
+    }));
+    return el("div", { class: "bw-rate", role: "group", "aria-label": TEXT.rateGroup }, [up, down]);
+  }
+
+  // Long answers appear progressively; screen readers get the whole text at once from a hidden copy.
+  function reveal(target, text, done) {
+    if (reduceMotion || text.length < 40) { target.textContent = text; done(); return; }
+    const step = Math.max(2, Math.ceil(text.length / 60));
+    let shown = 0;
+    const timer = window.setInterval(() => {
+      shown = Math.min(text.length, shown + step);
+      target.textContent = text.slice(0, shown);
+      scrollToEnd();
+      if (shown >= text.length) { window.clearInterval(timer); done(); }
+    }, 16);
+  }
+
+  function addBot(message, progressive) {
+    const visible = el("span", { class: "bw-visible", "aria-hidden": "true" });
+    const extras = el("div", { class: "bw-extras", hidden: true }, [
+      sourcesBlock(message.sources), quickReplies(message.buttons), ratingBlock(message)
+    ]);
+    const item = el("li", { class: "bw-msg bw-bot" }, [
+      el("span", { class: "bw-sr", text: TEXT.bot }),
+      el("p", { class: "bw-text" }, [el("span", { class: "bw-sr", text: message.text }), visible]),
+      extras
+    ]);
+    log.appendChild(item);
+    const finish = () => { extras.hidden = false; scrollToEnd(); };
+    if (progressive) reveal(visible, message.text, finish);
+    else { visible.textContent = message.text; finish(); }
+    if (message.handoff) markHandoff();
+    return item;
+  }
+
+  function addNotice(text, retry) {
+    const item = el("li", { class: "bw-msg bw-notice" }, [
+      el("p", { class: "bw-text", text: text }),
+      retry ? el("button", {
+        type: "button", class: "bw-retry", text: TEXT.retry,
+        onclick: () => {
+          if (busy) { announce(TEXT.busy); return; }
+          item.remove();
+          retry();
+          input.focus();
+        }
+      }) : null
+    ]);
+    log.appendChild(item);
+    scrollToEnd();
+    return item;
+  }
+
+  function markHandoff() {
+    humanButton.textContent = TEXT.humanRequested;
+  }
+
+  // ---- server --------------------------------------------------------------------------------------
+  function request(method, path, body) {
+    const controller = new AbortController();
+    const timer = window.setTimeout(() => controller.abort(), TIMEOUT_MS);
+    return fetch(new URL(path, base).href, {
+      method: method,
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+      signal: controller.signal,
+      credentials: "omit"
+    }).finally(() => window.clearTimeout(timer));
+  }
+
+  function readJson(res) {
+    return res.json().catch(() => null).then((body) => ({ res: res, body: body }));
+  }
+
+  let busy = false;
+
+  function setBusy(on) {
+    busy = on;
+    typing.hidden = !on;
+    sendButton.setAttribute("aria-disabled", on ? "true" : "false");
+    if (on) { announce(TEXT.typing); scrollToEnd(); }
+  }
+
+  function deliver(text, shown) {
+    setBusy(true);
+    const body = { session_id: session, text: text };
+    if (shown && shown !== text) body.label = shown;
+    request("POST", "api/v1/widget/chat", body)
+      .then(readJson)
+      .then(({ res, body }) => {
+        setBusy(false);
+        if (body && Array.isArray(body.messages) && body.messages.length) {
+          body.messages.forEach((m) => addBot(m, true));
+        } else if (body && body.error && res.status >= 400 && res.status < 500 && res.status !== 429) {
+          addNotice(body.error.message || TEXT.failed);
+        } else {
+          addNotice(TEXT.failed, () => deliver(text, shown));
+        }
+      })
+      .catch(() => {
+        setBusy(false);
+        addNotice(TEXT.offline, () => deliver(text, shown));
+      });
+  }
+
+  function send(text, shown) {
+    text = (text || "").trim();
+    if (!text) return;
+    if (busy) { announce(TEXT.busy); return; }
+    store.set("seen", String(Date.now()));
+    addCitizen(shown || text);
+    deliver(text, shown);
+    input.focus();
+  }
+
+  let historyLoaded = false;
+
+  function loadHistory() {
+    if (historyLoaded) return;
+    historyLoaded = true;
+    addBot({ text: TEXT.welcome, buttons: WELCOME_REPLIES, sources: [] }, false);
+    request("GET", "api/v1/history?session_id=" + encodeURIComponent(session))
+      .then(readJson)
+      .then(({ res, body }) => {
+        if (!res.ok || !body || !Array.isArray(body.messages)) throw new Error("history");
+        body.messages.forEach((m) => (m.role === "citizen" ? addCitizen(m.text) : addBot(m, false)));
+        scrollToEnd();
+      })
+      .catch(() => addNotice(TEXT.historyFailed));
+  }
+
+  // ---- open / close / keyboard ---------------------------------------------------------------------
+  function open(focus) {
+    panel.hidden = false;
+    frame.classList.add("bw-open");
+    launcher.setAttribute("aria-expanded", "true");
+    store.set("open", "1");
+    loadHistory();
+    scrollToEnd();
+    if (focus) { input.focus(); announce(TEXT.opened); }
+  }
+
+  function close() {
+    panel.hidden = true;
+    frame.classList.remove("bw-open");
+    launcher.setAttribute("aria-expanded", "false");
+    store.set("open", "0");
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", () => (panel.hidden ? open(true) : close()));
+  closeButton.addEventListener("click", close);
+  panel.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !event.isComposing) { event.preventDefault(); close(); }
+  });
+  humanButton.addEventListener("click", () => send(HUMAN_PAYLOAD, TEXT.human));
+  resetButton.addEventListener("click", () => {
+    if (busy) { announce(TEXT.busy); return; }
+    session = newSessionId();
+    store.set("session", session);
+    log.textContent = "";
+    humanButton.textContent = TEXT.human;
+    historyLoaded = false;
+    loadHistory();
+    input.focus();
+    announce(TEXT.resetDone);
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (busy) { announce(TEXT.busy); return; }
+    const text = input.value;
+    input.value = "";
+    autosize();
+    send(text);
+  });
+  // Enter sends, Shift+Enter breaks the line; never while a Korean syllable is still being composed.
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true }));
+    }
+  });
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 160) + "px";
+  }
+  input.addEventListener("input", autosize);
+
+  function mount() {
+    document.body.appendChild(host);
+    if (store.get("open") === "1") open(false);
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,116 @@
+"""The website widget's adapter: the embed script, chat with message ids, history, and answer ratings.
+
+A city page embeds the widget with one tag, ``<script src="https://<this server>/widget.js" defer></script>``.
+The widget talks to the endpoints below; the conversation flow itself lives in ``channels.conversation``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+
+from channels.api import ApiError, json_body, parse_chat, parse_session_id
+from channels.conversation import BotMessage, Conversation
+from channels.settings import AppSettings
+from channels.transcripts import TranscriptStore
+
+bp = Blueprint("widget", __name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+RATINGS = ("up", "down")
+MAX_LABEL_CHARS = 200
+
+
+def web_sender(session_id: str) -> str:
+    """The Rasa sender id of a widget session, so turns and forms carry over between messages."""
+    return f"web:{session_id}"
+
+
+def render_message(message: BotMessage, feedback: str | None = None) -> dict[str, Any]:
+    """A bot message as the widget draws it: the API shape plus its id, handoff flag and rating."""
+    return {
+        "id": message.turn_id,
+        "role": "bot",
+        **message.as_json(),
+        "handoff": message.handoff is not None,
+        "feedback": feedback,
+    }
+
+
+def render_turn(turn: dict[str, Any]) -> dict[str, Any]:
+    """A transcript turn for the history view; citizen turns carry only their (masked) text."""
+    if turn["role"] == "bot":
+        return {**render_message(BotMessage.from_record(turn), turn.get("feedback")), "created_at": turn["created_at"]}
+    text = turn["meta"].get("label") or turn["text"]
+    return {"id": turn["id"], "role": "citizen", "text": text, "created_at": turn["created_at"]}
+
+
+@bp.get("/widget.js")
+def script() -> Response:
+    """The embeddable widget (vanilla JavaScript, no build step, no third-party requests)."""
+    response = send_from_directory(STATIC, "widget.js", max_age=300)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return response
+
+
+@bp.post("/api/v1/widget/chat")
+def chat() -> tuple[Response, int]:
+    """One message from the widget; like ``/api/v1/chat`` but each answer carries the id ratings refer to.
+
+    An optional ``label`` is the quick reply's title when ``text`` is its payload, kept for the history view.
+    """
+    body = json_body()
+    session_id, text = parse_chat(body, current_app.config["BOKJI_MAX_TEXT_CHARS"])
+    label = body.get("label")
+    if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL_CHARS):
+        raise ApiError(400, "invalid_label", f"label은 {MAX_LABEL_CHARS}자 이내의 문자열이어야 해요.")
+    conversation: Conversation = current_app.extensions["bokji.conversation"]
+    reply = conversation.handle(web_sender(session_id), text, label.strip() if label else None)
+    body = {"session_id": session_id, "degraded": reply.degraded, "messages": [render_message(m) for m in reply.messages]}
+    return jsonify(body), 503 if reply.degraded else 200
+
+
+@bp.get("/api/v1/history")
+def history() -> tuple[Response, int]:
+    """The latest turns of a widget session, so a reloaded page shows the conversation again."""
+    session_id = parse_session_id(request.args.get("session_id"))
+    settings: AppSettings = current_app.extensions["bokji.settings"]
+    transcripts: TranscriptStore = current_app.extensions["bokji.transcripts"]
+    turns = transcripts.recent_turns(web_sender(session_id), settings.widget.history_limit)
+    return jsonify({"session_id": session_id, "messages": [render_turn(t) for t in turns]}), 200
+
+
+@bp.post("/api/v1/feedback")
+def feedback() -> tuple[Response, int]:
+    """A thumbs up or down on one answer, kept with the transcript (the latest rating counts)."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. JSON 객체로 보내 주세요.")
+    session_id = parse_session_id(body.get("session_id"))
+    message_id, rating = body.get("message_id"), body.get("rating")
+    if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id < 1:
+        raise ApiError(400, "invalid_message_id", "message_id는 답변의 번호(양의 정수)여야 해요.")
+    if rating not in RATINGS:
+        raise ApiError(400, "invalid_rating", "rating은 'up' 또는 'down'이어야 해요.")
+    transcripts: TranscriptStore = current_app.extensions["bokji.transcripts"]
+    if not transcripts.set_feedback(web_sender(session_id), message_id, str(rating)):
+        raise ApiError(404, "unknown_message", "평가하려는 답변을 찾을 수 없어요.")
+    return jsonify({"session_id": session_id, "message_id": message_id, "rating": rating}), 200
+
+
+@bp.after_app_request
+def _allow_embedding_origins(response: Response) -> Response:
+    """CORS for city pages on another host that embed the widget (only the configured origins)."""
+    origin = request.headers.get("Origin")
+    if not origin or not request.path.startswith("/api/v1/"):
+        return response
+    allowed = current_app.extensions["bokji.settings"].widget.allowed_origins
+    if "*" in allowed or origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+        response.vary.add("Origin")
+    return response

@@ -1,0 +1,406 @@
+"""The answer chain (LCEL): rewrite a follow-up, retrieve, then answer by mode (faq, generated, none).
+
+```
+question, history --rewrite--> standalone question --retrieve--> hits --choose-->
+    faq        the curated answer as written (no model involved)
+    generated  the model composes from the top passages; each sentence is held to the grounding
+               check before it is streamed; failure, lateness or a model error -> extractive answer
+    none       an honest "cannot confirm" with a human and 129 as the way forward
+```
+Everything the model sees is masked first (:func:`knowledge.privacy.mask`).
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from knowledge.analyzer import load_user_dict
+from knowledge.grounding import (
+    Grounding,
+    attribute_citations,
+    best_extract,
+    check_grounding,
+    citations,
+    extract_facts,
+    renumber_citations,
+)
+from knowledge.llm import LlamaCppChat
+from knowledge.privacy import mask
+from knowledge.prompts import answer_prompt, format_history, format_passages, rewrite_prompt
+from knowledge.settings import LlmSettings
+from knowledge.store import Hit
+from knowledge.text import normalize
+
+if TYPE_CHECKING:
+    from knowledge.answer import Answer, KnowledgeService
+
+Speaker = Literal["user", "bot"]
+Turn = tuple[Speaker, str]
+
+# Words that point back at something said before ("그거 어디서 신청해요?").
+_REFERS_BACK = re.compile(r"그거|그건|그게|그것|거기|이거|이건|그 제도|그 돈|그 급여|그 연금|그럼|그러면|그건요")
+_MAX_HISTORY_TURNS = 6
+# A complete sentence: final punctuation, then any citations, then a character that starts the next one.
+_SENTENCE = re.compile(r"^(.*?[.!?](?:\s*\[[\d,\s]+\])*)\s+(?=[^\s\[])", re.S)
+_REFUSAL = re.compile(r"확인할 수 없|알 수 없|자료에 없|답할 수 없")
+
+
+class GenerationTimeoutError(TimeoutError):
+    """The model did not finish before the deadline."""
+
+
+@dataclass
+class Trace:
+    """What happened while answering one question (for logs and the benchmark; all text is masked)."""
+
+    question: str = ""
+    standalone: str = ""
+    rewritten_by: Literal["none", "rules", "llm"] = "none"
+    mode: str = ""
+    fallback: str = ""
+    raw_generation: str = ""
+    grounding: Grounding | None = None
+    rewrite_ms: float = 0.0
+    retrieve_ms: float = 0.0
+    first_token_ms: float | None = None
+    generate_ms: float = 0.0
+    tokens: int = 0
+    total_ms: float = 0.0
+    passages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    """One step of a streamed answer.
+
+    ``delta``: text to append (already checked, citations numbered as the passages were);
+    ``reset``: discard what was shown (an extractive answer follows); ``final``: the complete
+    :class:`Answer` and its trace, whose text (citations renumbered to match its sources) replaces
+    what was streamed.
+    """
+
+    kind: Literal["delta", "reset", "final"]
+    text: str = ""
+    answer: Answer | None = None
+    trace: Trace | None = None
+
+
+@dataclass
+class _State:
+    question: str
+    history: Sequence[Turn]
+    on_date: date | None
+    trace: Trace
+    standalone: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    answer: Answer | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+
+def is_follow_up(question: str, topics: Sequence[str]) -> bool:
+    """A question that names no program and points back at the conversation ("그거", "거기")."""
+    return not any(t in question for t in topics) and bool(_REFERS_BACK.search(question))
+
+
+def rule_rewrite(question: str, history: Sequence[Turn], topics: Sequence[str]) -> str | None:
+    """Put the program the citizen last named in front of a follow-up ("그거 어디서" -> "기초연금 어디서")."""
+    for speaker, text in reversed(history):
+        if speaker != "user":
+            continue
+        named = [t for t in topics if t in text]
+        if named:
+            topic = max(named, key=len)
+            return f"{topic} {_REFERS_BACK.sub('', question).strip()}".strip()
+    return None
+
+
+def history_from_events(events: Sequence[dict[str, Any]], limit: int = _MAX_HISTORY_TURNS) -> list[Turn]:
+    """Recent user and bot turns from Rasa tracker events, without the latest user message."""
+    turns: list[Turn] = []
+    for event in events:
+        text = (event.get("text") or "").strip()
+        if event.get("event") == "user" and text:
+            turns.append(("user", text))
+        elif event.get("event") == "bot" and text:
+            turns.append(("bot", text))
+    if turns and turns[-1][0] == "user":
+        turns.pop()
+    return turns[-limit:]
+
+
+def stream_with_deadline(
+    runnable: Runnable[Any, Any], inputs: Any, deadline: float, cancel: threading.Event | None = None
+) -> Iterator[str]:
+    """Stream a runnable's text in a worker thread; stop waiting at ``deadline`` (monotonic seconds).
+
+    On timeout, or when the caller stops reading, ``cancel`` is set: the worker stops at the next
+    chunk, and a model bound to the same event (:class:`~knowledge.llm.LlamaCppChat`) aborts at once.
+
+    Raises:
+        GenerationTimeoutError: nothing more arrived before the deadline (the worker is told to stop).
+        Exception: whatever the model raised (connection refused, bad response ...).
+    """
+    chunks: queue.Queue[tuple[str, Any]] = queue.Queue()
+    cancel = cancel or threading.Event()
+
+    def work() -> None:
+        stream = runnable.stream(inputs)
+        try:
+            for chunk in stream:
+                if cancel.is_set():
+                    break
+                chunks.put(("text", chunk.content if hasattr(chunk, "content") else chunk))
+            chunks.put(("end", None))
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting caller
+            chunks.put(("error", exc))
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+
+    threading.Thread(target=work, name="llm-generate", daemon=True).start()
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise GenerationTimeoutError
+            try:
+                kind, value = chunks.get(timeout=remaining)
+            except queue.Empty:
+                raise GenerationTimeoutError from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            if value:
+                yield str(value)
+    finally:
+        cancel.set()
+
+
+def _check_pending(shown: str, pending: str, passages: Sequence[str]) -> tuple[str, str]:
+    """Decide on sentences waiting to be shown while the model writes: ``(failure, text to release)``.
+
+    Sentences with numbers wait for their citation (small models often cite after the last
+    sentence); once cited, every number so far must be in a cited passage.
+    """
+    if _REFUSAL.search(pending):
+        return "model_declined", ""
+    so_far = shown + pending
+    if not pending.strip() or (not citations(so_far) and extract_facts(pending)):
+        return "", ""
+    verdict = check_grounding(so_far, passages)
+    if verdict.unsupported or verdict.bad_citations:
+        return "ungrounded", ""
+    return "", pending
+
+
+def _finalize(shown: str, pending: str, passages: Sequence[str]) -> tuple[str, str]:
+    """The whole answer once the model stopped: ``(failure, final text)``.
+
+    An answer that cites nothing gets markers for the passages its numbers come from
+    (:func:`~knowledge.grounding.attribute_citations`) and is then checked like any other.
+    """
+    if _REFUSAL.search(pending):
+        return "model_declined", ""
+    text = (shown + pending).strip()
+    if not citations(text):
+        text = attribute_citations(text, passages)
+    verdict = check_grounding(text, passages)
+    return ("" if verdict.ok else "ungrounded"), text
+
+
+class AnswerChain:
+    """Rewrite, retrieve, choose a mode, and (for ``generated``) compose and check an answer."""
+
+    def __init__(self, service: KnowledgeService, llm: BaseChatModel | None, settings: LlmSettings) -> None:
+        """Wire the chain; no model is loaded or called here (only the small welfare-term list is read)."""
+        self.service = service
+        self.llm = llm
+        self.settings = settings
+        self.topics = [word for word, _ in load_user_dict()]
+        self.route: Runnable[_State, _State] = (
+            RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableLambda(self._choose)
+        )
+
+    def _model(self, cancel: threading.Event) -> Runnable[Any, Any]:
+        """The chat model, bound to ``cancel`` when it can abort mid-computation."""
+        assert self.llm is not None
+        return self.llm.bind(cancel_event=cancel) if isinstance(self.llm, LlamaCppChat) else self.llm
+
+    def _run_model(self, prompt: Runnable[Any, Any], inputs: dict[str, str], timeout_s: float) -> Iterator[str]:
+        cancel = threading.Event()
+        chain = prompt | self._model(cancel) | StrOutputParser()
+        return stream_with_deadline(chain, inputs, time.monotonic() + timeout_s, cancel)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _rewrite(self, state: _State) -> _State:
+        """Rewrite a question that points back ("그거 어디서 신청해요?") before retrieving."""
+        state.standalone = state.question
+        if state.history and is_follow_up(state.question, self.topics):
+            self._apply_rewrite(state)
+        return state
+
+    def _apply_rewrite(self, state: _State) -> bool:
+        start = time.perf_counter()
+        rewritten = self._llm_rewrite(state.question, state.history) if self.settings.rewrite == "llm" else None
+        if rewritten:
+            state.standalone, state.trace.rewritten_by = rewritten, "llm"
+        elif ruled := rule_rewrite(state.question, state.history, self.topics):
+            state.standalone, state.trace.rewritten_by = ruled, "rules"
+        state.trace.standalone = state.standalone
+        state.trace.rewrite_ms += (time.perf_counter() - start) * 1000
+        return state.trace.rewritten_by != "none"
+
+    def _llm_rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
+        if self.llm is None:
+            return None
+        inputs = {"history": format_history(history), "question": question}
+        try:
+            text = "".join(self._run_model(rewrite_prompt(), inputs, self.settings.rewrite_timeout_s))
+        except Exception:  # noqa: BLE001 - late or failing model: the rules rewrite instead
+            return None
+        line = normalize(text).split("\n")[0].strip().strip('"')
+        known = f"{question} {format_history(history)}"
+        # A rewrite adds the program named before, nothing else: no numbers, no long additions.
+        if not line or len(line) > len(question) + 20 or not any(t in line for t in self.topics if t in known):
+            return None
+        if re.findall(r"\d", line) != re.findall(r"\d", question):
+            return None
+        return mask(line)
+
+    def _retrieve(self, state: _State) -> _State:
+        """Search; an elliptical question ("서류는요?") that finds nothing confident is rewritten and retried."""
+        start, rewrite_before = time.perf_counter(), state.trace.rewrite_ms
+        state.trace.standalone = state.standalone
+        state.hits = self.service.search(state.standalone, on_date=state.on_date)
+        elliptical = not any(t in state.question for t in self.topics)
+        if state.history and elliptical and state.trace.rewritten_by == "none":
+            # "서류는요?" after talking about 기초연금: try the question with the program put back in,
+            # and keep whichever retrieves better.
+            original, hits = state.standalone, state.hits
+            was_confident = self.service.is_confident(original, hits)
+            if self._apply_rewrite(state):
+                state.hits = self.service.search(state.standalone, on_date=state.on_date)
+                better = self.service.is_confident(state.standalone, state.hits) or (
+                    not was_confident and bool(state.hits) and (not hits or state.hits[0].dense >= hits[0].dense)
+                )
+                if not better:
+                    state.standalone, state.hits, state.trace.rewritten_by = original, hits, "none"
+                    state.trace.standalone = original
+        state.trace.retrieve_ms = (time.perf_counter() - start) * 1000 - (state.trace.rewrite_ms - rewrite_before)
+        return state
+
+    def _choose(self, state: _State) -> _State:
+        if self.service.is_confident(state.standalone, state.hits):
+            state.answer = self.service.faq_answer(state.hits)
+        elif self.llm is None or not self.service.may_generate(state.standalone, state.hits):
+            state.answer = self.service.cannot_answer(state.hits, question=state.standalone)
+        return state
+
+    # -- public API ----------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load the in-process model and evaluate the fixed prompt prefix once (later prompts reuse it)."""
+        if isinstance(self.llm, LlamaCppChat):
+            self.llm.load()
+            primer = answer_prompt() | self.llm.bind(max_tokens=1)
+            primer.invoke({"passages": format_passages([("안내", "준비")]), "question": "준비"})
+
+    def stream(self, question: str, *, history: Sequence[Turn] = (), on_date: date | None = None) -> Iterator[AnswerEvent]:
+        """Answer step by step; the last event is ``final`` with the :class:`Answer`."""
+        start = time.perf_counter()
+        masked = mask(normalize(question))
+        trace = Trace(question=masked)
+        state = _State(masked, [(s, mask(t)) for s, t in history][-_MAX_HISTORY_TURNS:], on_date, trace)
+        state = self.route.invoke(state)
+        state.started = start
+        if state.answer is None:
+            yield from self._generate(state)
+            return
+        trace.mode = state.answer.mode
+        trace.total_ms = (time.perf_counter() - start) * 1000
+        yield AnswerEvent("final", answer=state.answer, trace=trace)
+
+    def invoke(self, question: str, *, history: Sequence[Turn] = (), on_date: date | None = None) -> tuple[Answer, Trace]:
+        """The final answer and its trace."""
+        for event in self.stream(question, history=history, on_date=on_date):
+            if event.kind == "final" and event.answer is not None and event.trace is not None:
+                return event.answer, event.trace
+        raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover
+
+    # -- generation ----------------------------------------------------------------------------
+    def _passages(self, hits: list[Hit]) -> list[tuple[str, str]]:
+        out = []
+        for hit in hits[: self.settings.passages]:
+            p = hit.payload
+            text = f"{p.get('question', '')}\n{p.get('answer', '')}"[: self.settings.passage_chars]
+            out.append((str(p.get("source", {}).get("title", "")), mask(text)))
+        return out
+
+    def _generate(self, state: _State) -> Iterator[AnswerEvent]:
+        trace = state.trace
+        passages = self._passages(state.hits)
+        texts = [f"{title}\n{text}" for title, text in passages]
+        trace.passages = texts
+        inputs = {"passages": format_passages(passages), "question": state.standalone}
+        start = time.perf_counter()
+        buffer, pending, shown, failure = "", "", "", ""
+        try:
+            for piece in self._run_model(answer_prompt(), inputs, self.settings.timeout_s):
+                if trace.first_token_ms is None:
+                    trace.first_token_ms = (time.perf_counter() - start) * 1000
+                trace.tokens += 1
+                buffer += piece
+                trace.raw_generation += piece
+                while not failure and (match := _SENTENCE.match(buffer)):
+                    pending, buffer = pending + match.group(1) + " ", buffer[match.end() :]
+                    failure, release = _check_pending(shown, pending, texts)
+                    if release:
+                        shown, pending = shown + pending, ""
+                        yield AnswerEvent("delta", text=release)
+                if failure:
+                    break
+        except GenerationTimeoutError:
+            failure = "timeout"
+        except Exception:  # noqa: BLE001 - a stopped or broken model must not stop the answer
+            failure = "model_error"
+        trace.generate_ms = (time.perf_counter() - start) * 1000
+        if not failure:
+            failure, text = _finalize(shown, pending + buffer.strip(), texts)
+            if not failure:
+                # The final event carries the authoritative text (markers may have been added).
+                if text.startswith(shown.strip()) and text[len(shown.strip()) :].strip():
+                    yield AnswerEvent("delta", text=text[len(shown.strip()) :].strip())
+                shown = text
+        shown = shown.strip()
+        trace.grounding = check_grounding(trace.raw_generation, texts)
+        if shown and failure:
+            yield AnswerEvent("reset")
+        answer = self._finish(state, shown, failure, passages)
+        trace.mode, trace.fallback = answer.mode, failure
+        trace.total_ms = (time.perf_counter() - state.started) * 1000
+        yield AnswerEvent("final", answer=answer, trace=trace)
+
+    def _finish(self, state: _State, text: str, failure: str, passages: list[tuple[str, str]]) -> Answer:
+        hits = state.hits[: len(passages)]
+        if failure == "model_declined":
+            return self.service.cannot_answer(state.hits, question=state.standalone)
+        if failure:
+            extract, number = best_extract(state.standalone, [str(h.payload.get("answer", "")) for h in hits])
+            if not extract:
+                return self.service.cannot_answer(state.hits, question=state.standalone)
+            answer = self.service.generated_answer(f"{extract} [1]", [hits[number - 1]], hits[0], extractive=True)
+            return replace(answer, fallback=failure)
+        order = check_grounding(text, [f"{title}\n{body}" for title, body in passages]).cited
+        return self.service.generated_answer(renumber_citations(text, order), [hits[n - 1] for n in order], hits[0])

@@ -1,0 +1,182 @@
+"""Language-model backends chosen by one setting: in-process llama.cpp, an Ollama server, or none.
+
+Both backends are LangChain chat models, so the answer chain streams from either the same way.
+Nothing is loaded or contacted at construction: the GGUF weights load on first use (or
+:meth:`LlamaCppChat.load`), and Ollama is first called by the first question.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from knowledge.settings import LlmSettings
+
+LLAMACPP_HINT = (
+    "the llamacpp backend needs llama-cpp-python: `make setup` builds it "
+    "(or CMAKE_ARGS=-DGGML_NATIVE=OFF pip install llama-cpp-python==0.3.36)"
+)
+MODEL_HINT = "assemble the model with `python -m knowledge.model_files` (part of `make setup`)"
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+class LlmUnavailableError(RuntimeError):
+    """The configured model cannot be used here; the message says what to install or run."""
+
+
+class LlamaCppChat(BaseChatModel):
+    """A GGUF chat model run in this process by llama.cpp (llama-cpp-python), CPU only.
+
+    One generation at a time: llama.cpp contexts are not thread-safe, so calls queue on a lock.
+    A call bound with ``cancel_event`` (a :class:`threading.Event`) stops as soon as it is set, even
+    in the middle of prompt processing (llama.cpp's abort callback), so a late answer frees the CPU.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    model_path: str = Field(description="GGUF file")
+    n_threads: int = Field(2, ge=1, description="CPU threads for prompt processing and generation")
+    n_ctx: int = Field(2048, ge=256, description="Context window in tokens")
+    temperature: float = Field(0.0, ge=0.0, description="Sampling temperature")
+    max_tokens: int = Field(160, ge=1, description="Longest answer in tokens")
+    seed: int = Field(0, description="Sampling seed (answers repeat at any temperature)")
+
+    _llama: Any = PrivateAttr(default=None)
+    _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _run_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _active_cancel: threading.Event | None = PrivateAttr(default=None)
+    _abort_callback: Any = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx, "temperature": self.temperature}
+
+    def load(self) -> Any:
+        """Load the weights (memory-mapped, ~1 s) once; later calls return the loaded model."""
+        with self._load_lock:
+            if self._llama is None:
+                try:
+                    from llama_cpp import Llama
+                except ImportError as exc:
+                    raise LlmUnavailableError(LLAMACPP_HINT) from exc
+                import llama_cpp
+
+                llama = Llama(
+                    model_path=self.model_path,
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    seed=self.seed,
+                    verbose=False,
+                )
+                # Checked by ggml between graph nodes: a cancelled call stops within milliseconds.
+                self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
+                llama_cpp.llama_set_abort_callback(llama._ctx.ctx, self._abort_callback, None)
+                self._llama = llama
+            return self._llama
+
+    def _should_abort(self, _data: Any) -> bool:
+        event = self._active_cancel
+        return bool(event is not None and event.is_set())
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        llama = self.load()
+        cancel: threading.Event | None = kwargs.get("cancel_event")
+        chat = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        with self._run_lock:
+            if cancel is not None and cancel.is_set():
+                return  # gave up while waiting for the model
+            self._active_cancel = cancel
+            try:
+                for part in llama.create_chat_completion(
+                    messages=chat,
+                    temperature=self.temperature,
+                    max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                    stop=stop,
+                    seed=self.seed,
+                    stream=True,
+                ):
+                    if cancel is not None and cancel.is_set():
+                        return
+                    delta = part["choices"][0]["delta"].get("content")
+                    if not delta:
+                        continue
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta, chunk=chunk)
+                    yield chunk
+            except RuntimeError:
+                if cancel is None or not cancel.is_set():
+                    raise  # a real llama.cpp failure; an abort we asked for is not an error
+            finally:
+                self._active_cancel = None
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def build_chat_model(settings: LlmSettings) -> BaseChatModel | None:
+    """The chat model named by ``settings.backend`` (None for ``none``), checked but not loaded.
+
+    Raises:
+        LlmUnavailableError: the backend's package or model file is missing.
+    """
+    match settings.backend:
+        case "none":
+            return None
+        case "llamacpp":
+            if importlib.util.find_spec("llama_cpp") is None:
+                raise LlmUnavailableError(LLAMACPP_HINT)
+            if not settings.model_path.is_file():
+                raise LlmUnavailableError(f"no model at {settings.model_path}: {MODEL_HINT}")
+            return LlamaCppChat(
+                model_path=str(settings.model_path),
+                n_threads=settings.threads,
+                n_ctx=settings.context_tokens,
+                temperature=settings.temperature,
+                max_tokens=settings.max_tokens,
+            )
+        case "ollama":
+            try:
+                import httpx
+                from langchain_ollama import ChatOllama
+            except ImportError as exc:
+                raise LlmUnavailableError("the ollama backend needs 'langchain-ollama'") from exc
+            return ChatOllama(
+                model=settings.ollama_model,
+                base_url=settings.ollama_host,
+                temperature=settings.temperature,
+                num_predict=settings.max_tokens,
+                num_ctx=settings.ollama_num_ctx,
+                keep_alive=settings.ollama_keep_alive,
+                seed=0,
+                # The chain's deadline answers the citizen; this read timeout (a little later) only ends
+                # the worker thread of a server that hangs.
+                client_kwargs={"timeout": httpx.Timeout(settings.timeout_s + 5.0, connect=settings.ollama_connect_timeout_s)},
+            )

@@ -1,0 +1,289 @@
+"""Read every supported knowledge file under a path, validating all of it before anything is written.
+
+FAQ files: YAML (a list of entries), CSV and XLSX (one row per entry, English or Korean column
+names), Markdown (one ``## question {#id}`` section per entry). Long documents: PDF, DOCX and HWPX,
+with optional metadata in ``<file>.meta.yaml`` beside them. Every unreadable file or invalid row is
+collected with its reason; callers write nothing while any problem remains.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from knowledge.documents import DocumentError, FaqEntry, LongDocument, describe_validation_error, load_faq_file
+from knowledge.readers import READERS
+
+FAQ_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx", ".md", ".markdown")
+DOCUMENT_SUFFIXES = tuple(READERS)
+META_SUFFIX = ".meta.yaml"
+
+# Column names welfare teams use, folded (lowercase, no spaces or underscores) -> FaqEntry field.
+_COLUMNS = {
+    "id": "id", "아이디": "id", "번호": "id",
+    "question": "question", "질문": "question",
+    "alternatives": "alternatives", "다른표현": "alternatives", "유사질문": "alternatives", "비슷한질문": "alternatives",
+    "answer": "answer", "답변": "answer", "답": "answer",
+    "category": "category", "분류": "category", "카테고리": "category",
+    "target": "target", "대상": "target",
+    "department": "department", "담당부서": "department", "부서": "department",
+    "phone": "phone", "전화": "phone", "전화번호": "phone", "연락처": "phone",
+    "sourcetitle": "source_title", "출처": "source_title",
+    "sourceurl": "source_url", "출처링크": "source_url", "링크": "source_url", "url": "source_url",
+    "updatedat": "updated_at", "수정일": "updated_at", "확인일": "updated_at",
+    "validfrom": "valid_from", "시작일": "valid_from", "적용시작": "valid_from",
+    "validuntil": "valid_until", "종료일": "valid_until", "적용종료": "valid_until",
+    "needsreview": "needs_review", "검토필요": "needs_review",
+    "tenant": "tenant", "기관": "tenant", "지자체": "tenant",
+}  # fmt: skip
+_YES = {"예", "네", "o", "y", "v", "✓", "true", "yes", "1"}
+_NO = {"아니오", "아니요", "x", "n", "false", "no", "0", ""}
+_MD_QUESTION = re.compile(r"^##\s+(?P<question>.+?)\s*\{#(?P<id>[^}]+)\}\s*$")
+_MD_FIELD = re.compile(r"^(?P<key>[\w가-힣 ]+?)\s*:\s*(?P<value>.*)$")
+
+
+@dataclass
+class LoadedKnowledge:
+    """Everything read from a path: FAQ entries, long documents, and the problems found."""
+
+    faqs: list[FaqEntry] = field(default_factory=list)
+    documents: list[LongDocument] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class DocumentDefaults:
+    """Metadata for long documents that have no ``.meta.yaml`` of their own."""
+
+    tenant: str = "national"
+    category: str = ""
+
+
+def _fold(header: str) -> str:
+    return re.sub(r"[\s_\-]", "", str(header).strip().lower())
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value).strip()
+
+
+def _row_to_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A spreadsheet row (already mapped to field names) as FaqEntry input."""
+    entry = {k: v for k, v in row.items() if k not in ("source_title", "source_url") and v != ""}
+    if "alternatives" in entry:
+        entry["alternatives"] = [a.strip() for a in re.split(r"[|\n]", str(entry["alternatives"])) if a.strip()]
+    review = str(row.get("needs_review", "")).strip().lower()
+    if review in _YES | _NO:
+        entry["needs_review"] = review in _YES
+    entry["source"] = {"title": row.get("source_title", ""), "url": row.get("source_url", "")}
+    return entry
+
+
+def _table_entries(path: Path, header: list[Any], rows: list[tuple[int, list[Any]]]) -> list[FaqEntry]:
+    """Validate spreadsheet rows; raises with every bad column and row listed."""
+    names = [_COLUMNS.get(_fold(h)) for h in header]
+    unknown = [str(h) for h, n in zip(header, names, strict=True) if n is None and str(h or "").strip()]
+    if unknown:
+        raise DocumentError(f"{path}: unknown column(s) {', '.join(unknown)}; known: {', '.join(sorted(set(_COLUMNS)))}")
+    entries: list[FaqEntry] = []
+    problems: list[str] = []
+    for number, cells in rows:
+        values = {n: _cell(c) for n, c in zip(names, cells, strict=False) if n is not None}
+        if not any(values.values()):
+            continue  # blank line
+        try:
+            entries.append(FaqEntry.model_validate(_row_to_entry(values)))
+        except ValidationError as exc:
+            problems.append(f"{path}: row {number}: {describe_validation_error(exc)}")
+    if problems:
+        raise DocumentError("\n".join(problems))
+    return entries
+
+
+def load_faq_csv(path: Path) -> list[FaqEntry]:
+    """FAQ rows from CSV (UTF-8, with or without BOM, or CP949 as Korean Excel saves it)."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp949"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DocumentError(f"{path}: not UTF-8 or CP949 text")
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines:
+        return []
+    return _table_entries(path, lines[0], [(i, row) for i, row in enumerate(lines[1:], 2)])
+
+
+def load_faq_xlsx(path: Path) -> list[FaqEntry]:
+    """FAQ rows from the first sheet of an Excel workbook (header in row 1)."""
+    try:
+        from openpyxl import load_workbook
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise RuntimeError("reading XLSX needs 'openpyxl': pip install openpyxl") from exc
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (zip, XML, KeyError) for a broken file
+        raise DocumentError(f"{path}: cannot read XLSX: {exc}") from exc
+    try:
+        rows = [list(r) for r in workbook.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    if not rows:
+        return []
+    return _table_entries(path, rows[0], [(i, row) for i, row in enumerate(rows[1:], 2)])
+
+
+def load_faq_markdown(path: Path) -> list[FaqEntry]:
+    """FAQ entries from Markdown: YAML front matter for shared fields, one ``## 질문 {#id}`` per entry.
+
+    Inside a section, leading ``key: value`` lines set fields (``다른 표현: a | b``, ``valid_until: ...``);
+    the remaining paragraphs are the answer.
+    """
+    text = path.read_text(encoding="utf-8-sig")
+    shared: dict[str, Any] = {}
+    if text.startswith("---\n"):
+        head, sep, rest = text[4:].partition("\n---\n")
+        if not sep:
+            raise DocumentError(f"{path}: front matter opened with --- is never closed")
+        try:
+            shared = yaml.safe_load(head) or {}
+        except yaml.YAMLError as exc:
+            raise DocumentError(f"{path}: cannot read front matter: {exc}") from exc
+        if not isinstance(shared, dict):
+            raise DocumentError(f"{path}: front matter must be key: value pairs")
+        text = rest
+    sections: list[tuple[int, re.Match[str], list[str]]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _MD_QUESTION.match(line)
+        if match:
+            sections.append((number, match, []))
+        elif line.startswith("## "):
+            raise DocumentError(f"{path}: line {number}: a question heading needs an id: '## 질문 {{#my-id}}'")
+        elif sections:
+            sections[-1][2].append(line)
+    entries: list[FaqEntry] = []
+    problems: list[str] = []
+    for number, match, body in sections:
+        row: dict[str, Any] = {**shared, "id": match["id"].strip(), "question": match["question"]}
+        lines = list(body)
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        while lines and (field_match := _MD_FIELD.match(lines[0])) and _COLUMNS.get(_fold(field_match["key"])):
+            name = _COLUMNS[_fold(field_match["key"])]
+            value = field_match["value"].strip()
+            row[name] = [a.strip() for a in value.split("|") if a.strip()] if name == "alternatives" else value
+            lines.pop(0)
+        row["answer"] = "\n".join(lines).strip()
+        try:
+            entries.append(FaqEntry.model_validate(row))
+        except ValidationError as exc:
+            problems.append(f"{path}: line {number} ({match['id']}): {describe_validation_error(exc)}")
+    if problems:
+        raise DocumentError("\n".join(problems))
+    return entries
+
+
+_FAQ_LOADERS: dict[str, Callable[[Path], list[FaqEntry]]] = {
+    ".yaml": load_faq_file,
+    ".yml": load_faq_file,
+    ".csv": load_faq_csv,
+    ".xlsx": load_faq_xlsx,
+    ".md": load_faq_markdown,
+    ".markdown": load_faq_markdown,
+}
+
+
+def document_id(path: Path) -> str:
+    """A stable id from a file name: its ASCII slug, or a hash for Korean names ("doc-3f2a...")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
+    digest = hashlib.sha1(path.name.encode("utf-8")).hexdigest()[:8]
+    return f"{slug[:60]}-{digest}" if len(slug) >= 3 else f"doc-{digest}"
+
+
+def load_document(path: Path, defaults: DocumentDefaults = DocumentDefaults()) -> LongDocument:
+    """Read a PDF, DOCX or HWPX file with its metadata (from ``<file>.meta.yaml`` where present)."""
+    title, sections = READERS[path.suffix.lower()](path)
+    meta: dict[str, Any] = {}
+    meta_path = path.with_name(path.name + META_SUFFIX)
+    if meta_path.exists():
+        try:
+            meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise DocumentError(f"{meta_path}: cannot read: {exc}") from exc
+        if not isinstance(meta, dict):
+            raise DocumentError(f"{meta_path}: must be key: value pairs")
+    title = str(meta.get("title") or title or path.stem)
+    row = {
+        "id": document_id(path),
+        "title": title,
+        "source": {"title": title, "url": ""},
+        "updated_at": date.fromtimestamp(path.stat().st_mtime),
+        "tenant": defaults.tenant,
+        "category": defaults.category,
+        **meta,
+        "file_name": path.name,
+        "sections": sections,
+    }
+    try:
+        return LongDocument.model_validate(row)
+    except ValidationError as exc:
+        raise DocumentError(f"{path}: {describe_validation_error(exc)}") from exc
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    wanted = FAQ_SUFFIXES + DOCUMENT_SUFFIXES
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and p.suffix.lower() in wanted and not p.name.endswith(META_SUFFIX) and not p.name.startswith(("~$", "."))
+    )
+
+
+def load_knowledge(path: Path, defaults: DocumentDefaults = DocumentDefaults()) -> LoadedKnowledge:
+    """Read every supported file under ``path`` (a file or a folder); problems are collected, not raised."""
+    loaded = LoadedKnowledge()
+    if not path.exists():
+        loaded.problems.append(f"{path}: no such file or folder")
+        return loaded
+    for file in _files(path):
+        suffix = file.suffix.lower()
+        loaded.files += 1
+        try:
+            if suffix in _FAQ_LOADERS:
+                loaded.faqs.extend(_FAQ_LOADERS[suffix](file))
+            elif suffix in READERS:
+                loaded.documents.append(load_document(file, defaults))
+            else:
+                loaded.problems.append(f"{file}: unsupported format {suffix!r}; use one of {', '.join(FAQ_SUFFIXES + DOCUMENT_SUFFIXES)}")
+        except DocumentError as exc:
+            loaded.problems.append(str(exc))
+        except (OSError, UnicodeDecodeError) as exc:
+            loaded.problems.append(f"{file}: cannot read: {exc}")
+    seen: dict[str, str] = {}
+    for doc_id, kind in [(e.id, "FAQ") for e in loaded.faqs] + [(d.id, "document") for d in loaded.documents]:
+        if doc_id in seen:
+            loaded.problems.append(f"duplicate {kind} id {doc_id!r} (also a {seen[doc_id]})")
+        seen[doc_id] = kind
+    return loaded
