@@ -211,8 +211,10 @@ def run_stack(host: str = "127.0.0.1", ports: tuple[int, int, int] = (5005, 5055
         stack.start()
         print(  # noqa: T201
             "\nbokji-bot is running:\n"
-            f"  chat page      {stack.url('web')}/\n"
+            f"  demo page      {stack.url('web')}/\n"
+            f"  widget script  {stack.url('web')}/widget.js\n"
             f"  chat API       {stack.url('web')}/api/v1/chat\n"
+            f"  kakao skill    {stack.url('web')}/kakao/skill (set BOKJI_KAKAO__TOKEN)\n"
             f"  health         {stack.url('web')}/healthz\n"
             f"  rasa           {stack.url('rasa')}\n"
             f"  action server  {stack.url('actions')}\n"

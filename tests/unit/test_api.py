@@ -155,12 +155,13 @@ def test_unknown_route_and_method_get_json_errors(client: FlaskClient) -> None:
     assert client.get("/api/v1/chat").status_code == 405
 
 
-def test_index_page_is_korean_and_uses_the_api(client: FlaskClient) -> None:
+def test_index_page_is_korean_and_embeds_the_widget(client: FlaskClient) -> None:
     page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'lang="ko"' in html and "복지 안내" in html
-    assert "/api/v1/chat" in client.get("/static/chat.js").get_data(as_text=True)
+    assert "widget.js" in html
+    assert "api/v1/widget/chat" in client.get("/widget.js").get_data(as_text=True)
 
 
 def test_healthz_reports_each_dependency(client: FlaskClient) -> None:
