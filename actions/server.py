@@ -54,7 +54,7 @@ def main() -> None:
     count = service.store.count()
     if count == 0:
         logger.warning("the knowledge store is empty: run `make setup` (or `bokji ingest`)")
-    service.search("기초연금")  # warm up the analyzer and the embedding model before traffic arrives
+    service.warm_up()  # load the analyzer, embeddings and model before traffic arrives
     logger.info("knowledge ready: %d documents", count)
     app = build_app(service)
     app.run(
