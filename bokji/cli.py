@@ -60,18 +60,10 @@ def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
 
 def _rebuilt_weaviate(ks: KnowledgeSettings, embeddings: Embeddings) -> KnowledgeStore:
     """Drop the Weaviate collection and create it for this embedding model."""
-    from knowledge.backends import embedding_dim
+    from knowledge.backends import weaviate_store
     from knowledge.ingest import index_id
-    from knowledge.weaviate_store import WeaviateStore, connect_weaviate
 
-    store = WeaviateStore(
-        connect_weaviate(ks.store),
-        collection=ks.store.weaviate_collection,
-        model_id=index_id(embeddings),
-        dim=embedding_dim(embeddings),
-        replication_factor=ks.store.weaviate_replication_factor,
-        async_replication=ks.store.weaviate_async_replication,
-    )
+    store = weaviate_store(ks, embeddings)
     print(f"ingest: dropping Weaviate collection {store.name} to rebuild it for {index_id(embeddings)}")  # noqa: T201
     store.reset()
     store.ensure_schema()

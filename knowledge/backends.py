@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -17,6 +18,10 @@ from knowledge.settings import EmbeddingSettings, KnowledgeSettings, LlmSettings
 from knowledge.store import KnowledgeStore, SqliteStore
 
 logger = logging.getLogger(__name__)
+
+
+if TYPE_CHECKING:
+    from knowledge.weaviate_store import WeaviateStore
 
 
 def build_embeddings(settings: EmbeddingSettings) -> Embeddings:
@@ -49,19 +54,26 @@ def build_store(settings: KnowledgeSettings, embeddings: Embeddings, analyzer: K
                 dim=embedding_dim(embeddings),
             )
         case "weaviate":
-            from knowledge.weaviate_store import WeaviateStore, connect_weaviate
-
-            store = WeaviateStore(
-                connect_weaviate(settings.store),
-                collection=settings.store.weaviate_collection,
-                model_id=index_id(embeddings),
-                dim=embedding_dim(embeddings),
-                replication_factor=settings.store.weaviate_replication_factor,
-                async_replication=settings.store.weaviate_async_replication,
-                analyzer=analyzer or make_analyzer(settings.analyzer),
-            )
+            store = weaviate_store(settings, embeddings, analyzer)
             store.ensure_schema()
             return store
+
+
+def weaviate_store(
+    settings: KnowledgeSettings, embeddings: Embeddings, analyzer: KoreanAnalyzer | None = None
+) -> WeaviateStore:
+    """A Weaviate store for this deployment and embedding model (schema not yet ensured)."""
+    from knowledge.weaviate_store import WeaviateStore, connect_weaviate
+
+    return WeaviateStore(
+        connect_weaviate(settings.store),
+        collection=settings.store.weaviate_collection,
+        model_id=index_id(embeddings),
+        dim=embedding_dim(embeddings),
+        replication_factor=settings.store.weaviate_replication_factor,
+        async_replication=settings.store.weaviate_async_replication,
+        analyzer=analyzer or make_analyzer(settings.analyzer),
+    )
 
 
 def build_llm(settings: LlmSettings) -> BaseChatModel | None:
