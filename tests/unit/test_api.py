@@ -11,36 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from channels.app import create_app
-from channels.rasa_client import RasaUnavailableError
 from channels.settings import AppSettings
-
-
-class ScriptedRasa:
-    """Answers like Rasa's REST webhook; records what it was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.reply: list[dict[str, Any]] = [
-            {
-                "recipient_id": "x",
-                "text": "2026년 기초연금은 월 349,700원이에요.",
-                "buttons": [{"title": "기초연금 신청", "payload": "기초연금 어디서 신청해요?"}],
-            },
-            {
-                "recipient_id": "x",
-                "custom": {
-                    "sources": [{"title": "기초연금 안내", "url": "https://basicpension.mohw.go.kr", "updated_at": "2026-01-09"}],
-                    "mode": "faq",
-                },
-            },
-        ]
-        self.down = False
-
-    def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
-        if self.down:
-            raise RasaUnavailableError("connection refused")
-        self.sent.append((sender_id, text))
-        return self.reply
+from tests.unit.fakes import BUTTON, ScriptedRasa
 
 
 @pytest.fixture
@@ -69,7 +41,7 @@ def test_chat_returns_text_buttons_and_sources(client: FlaskClient, rasa: Script
     assert body["session_id"] == "t1"
     [message] = body["messages"]
     assert "349,700원" in message["text"]
-    assert message["buttons"] == [{"title": "기초연금 신청", "payload": "기초연금 어디서 신청해요?"}]
+    assert message["buttons"] == [BUTTON]
     assert message["sources"][0]["updated_at"] == "2026-01-09"
     assert rasa.sent == [("web:t1", "기초연금 얼마 받을 수 있어요?")]
 

@@ -12,31 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from channels.app import create_app
-from channels.rasa_client import RasaUnavailableError
 from channels.settings import AppSettings, WidgetSettings
-
-SOURCE = {"title": "기초연금 안내", "url": "https://basicpension.mohw.go.kr", "updated_at": "2026-01-09"}
-
-
-class ScriptedRasa:
-    """Answers like Rasa's REST webhook; records what it was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.down = False
-        self.reply: list[dict[str, Any]] = [
-            {
-                "text": "2026년 기초연금은 월 349,700원이에요.",
-                "buttons": [{"title": "신청 방법", "payload": "기초연금 어디서 신청해요?"}],
-            },
-            {"custom": {"sources": [SOURCE], "mode": "faq"}},
-        ]
-
-    def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
-        if self.down:
-            raise RasaUnavailableError("connection refused")
-        self.sent.append((sender_id, text))
-        return self.reply
+from tests.unit.fakes import BUTTON, SOURCE, ScriptedRasa
 
 
 @pytest.fixture
@@ -70,7 +47,7 @@ def test_widget_chat_answers_with_an_id_sources_and_quick_replies(client: FlaskC
     [message] = body["messages"]
     assert isinstance(message["id"], int) and message["role"] == "bot"
     assert "349,700원" in message["text"] and message["sources"] == [SOURCE]
-    assert message["buttons"] == [{"title": "신청 방법", "payload": "기초연금 어디서 신청해요?"}]
+    assert message["buttons"] == [BUTTON]
     assert message["handoff"] is False and message["feedback"] is None
     assert rasa.sent == [("web:w-1", "기초연금 얼마 받을 수 있어요?")]
 
