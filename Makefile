@@ -38,7 +38,7 @@ setup: $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.inst
 browser:
 	@test -x /usr/bin/chromium && fc-list :lang=ko | grep -q . || { \
 	  printf '\n\033[1m==> headless Chromium and a Korean font for the widget tests\033[0m\n'; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-nanum; }
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-nanum fontconfig; }
 
 # [1/5] The app environment (Python 3.11): actions, knowledge, channels, tests.
 $(VENV)/.installed: requirements/app.lock pyproject.toml
