@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -151,21 +152,23 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
 
 
-_describe = describe_validation_error
+def validate_faq_rows(path: Path, rows: Iterable[tuple[str, Any]]) -> list[FaqEntry]:
+    """Validate ``(where, row)`` pairs read from ``path``; any bad row fails the file with every reason listed."""
+    entries: list[FaqEntry] = []
+    problems: list[str] = []
+    for where, row in rows:
+        try:
+            entries.append(FaqEntry.model_validate(row))
+        except ValidationError as exc:
+            problems.append(f"{path}: {where}: {describe_validation_error(exc)}")
+    if problems:
+        raise DocumentError("\n".join(problems))
+    return entries
 
 
 def load_faq_file(path: Path) -> list[FaqEntry]:
     """Parse one YAML FAQ file; any bad row fails the whole file with every reason listed."""
-    entries: list[FaqEntry] = []
-    problems: list[str] = []
-    for index, row in enumerate(_read_yaml_list(path)):
-        try:
-            entries.append(FaqEntry.model_validate(row))
-        except ValidationError as exc:
-            problems.append(f"{path}: entry {index + 1}: {_describe(exc)}")
-    if problems:
-        raise DocumentError("\n".join(problems))
-    return entries
+    return validate_faq_rows(path, ((f"entry {i + 1}", row) for i, row in enumerate(_read_yaml_list(path))))
 
 
 def load_faq_dir(directory: Path) -> list[FaqEntry]:
@@ -192,5 +195,5 @@ def load_helplines(path: Path = SEED_DIR / "helplines.yaml") -> dict[str, Helpli
     try:
         lines = [Helpline.model_validate(row) for row in _read_yaml_list(path)]
     except ValidationError as exc:
-        raise DocumentError(f"{path}: {_describe(exc)}") from exc
+        raise DocumentError(f"{path}: {describe_validation_error(exc)}") from exc
     return {line.key: line for line in lines}

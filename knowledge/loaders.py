@@ -21,7 +21,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from knowledge.documents import DocumentError, FaqEntry, LongDocument, describe_validation_error, load_faq_file
+from knowledge.documents import (
+    DocumentError,
+    FaqEntry,
+    LongDocument,
+    describe_validation_error,
+    load_faq_file,
+    validate_faq_rows,
+)
 from knowledge.readers import READERS
 
 FAQ_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx", ".md", ".markdown")
@@ -102,19 +109,8 @@ def _table_entries(path: Path, header: list[Any], rows: list[tuple[int, list[Any
     unknown = [str(h) for h, n in zip(header, names, strict=True) if n is None and str(h or "").strip()]
     if unknown:
         raise DocumentError(f"{path}: unknown column(s) {', '.join(unknown)}; known: {', '.join(sorted(set(_COLUMNS)))}")
-    entries: list[FaqEntry] = []
-    problems: list[str] = []
-    for number, cells in rows:
-        values = {n: _cell(c) for n, c in zip(names, cells, strict=False) if n is not None}
-        if not any(values.values()):
-            continue  # blank line
-        try:
-            entries.append(FaqEntry.model_validate(_row_to_entry(values)))
-        except ValidationError as exc:
-            problems.append(f"{path}: row {number}: {describe_validation_error(exc)}")
-    if problems:
-        raise DocumentError("\n".join(problems))
-    return entries
+    values = ((number, {n: _cell(c) for n, c in zip(names, cells, strict=False) if n is not None}) for number, cells in rows)
+    return validate_faq_rows(path, ((f"row {number}", _row_to_entry(row)) for number, row in values if any(row.values())))
 
 
 def load_faq_csv(path: Path) -> list[FaqEntry]:
@@ -181,9 +177,8 @@ def load_faq_markdown(path: Path) -> list[FaqEntry]:
             raise DocumentError(f"{path}: line {number}: a question heading needs an id: '## 질문 {{#my-id}}'")
         elif sections:
             sections[-1][2].append(line)
-    entries: list[FaqEntry] = []
-    problems: list[str] = []
-    for number, match, body in sections:
+
+    def md_row(match: re.Match[str], body: list[str]) -> dict[str, Any]:
         row: dict[str, Any] = {**shared, "id": match["id"].strip(), "question": match["question"]}
         lines = list(body)
         while lines and not lines[0].strip():
@@ -194,13 +189,9 @@ def load_faq_markdown(path: Path) -> list[FaqEntry]:
             row[name] = [a.strip() for a in value.split("|") if a.strip()] if name == "alternatives" else value
             lines.pop(0)
         row["answer"] = "\n".join(lines).strip()
-        try:
-            entries.append(FaqEntry.model_validate(row))
-        except ValidationError as exc:
-            problems.append(f"{path}: line {number} ({match['id']}): {describe_validation_error(exc)}")
-    if problems:
-        raise DocumentError("\n".join(problems))
-    return entries
+        return row
+
+    return validate_faq_rows(path, ((f"line {n} ({m['id']})", md_row(m, body)) for n, m, body in sections))
 
 
 _FAQ_LOADERS: dict[str, Callable[[Path], list[FaqEntry]]] = {
@@ -276,7 +267,9 @@ def load_knowledge(path: Path, defaults: DocumentDefaults = DocumentDefaults()) 
             elif suffix in READERS:
                 loaded.documents.append(load_document(file, defaults))
             else:
-                loaded.problems.append(f"{file}: unsupported format {suffix!r}; use one of {', '.join(FAQ_SUFFIXES + DOCUMENT_SUFFIXES)}")
+                loaded.problems.append(
+                    f"{file}: unsupported format {suffix!r}; use one of {', '.join(FAQ_SUFFIXES + DOCUMENT_SUFFIXES)}"
+                )
         except DocumentError as exc:
             loaded.problems.append(str(exc))
         except (OSError, UnicodeDecodeError) as exc:
