@@ -73,6 +73,12 @@ def _top(scores: dict[str, float], n: int) -> dict[str, float]:
     return dict(sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:n])
 
 
+def check_alpha(alpha: float) -> None:
+    """Reject a hybrid weight outside [0, 1] before any search runs (1 = vectors only, 0 = keywords only)."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be within [0, 1], got {alpha}")
+
+
 def rank_documents(dense: Iterable[Scored], keyword: Iterable[Scored], *, alpha: float, k: int) -> list[Ranked]:
     """Fuse record scores into the ``k`` best documents."""
     by_doc_dense: dict[str, list[Scored]] = {}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.analyzer import KoreanAnalyzer, index_terms, query_terms
-from knowledge.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, fuse, rank_documents
+from knowledge.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, check_alpha, fuse, rank_documents
 from knowledge.records import Hit, KeywordFields, KnowledgeStore, Record, SearchFilter, StoreMismatchError
 
 __all__ = [
@@ -359,8 +359,7 @@ class SqliteStore:
     ) -> list[Hit]:
         """Hybrid search over documents valid on ``where.on_date`` in ``where.tenants``."""
         where = where or SearchFilter()
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be within [0, 1], got {alpha}")
+        check_alpha(alpha)
         with self._lock:
             # Keyword first: the dense product streams the whole matrix through the CPU caches.
             keyword = self._keyword(query, where) if alpha < 1 else []

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from knowledge.analyzer import KoreanAnalyzer, focus_text
-from knowledge.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, rank_documents
+from knowledge.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, check_alpha, rank_documents
 from knowledge.records import Hit, Record, SearchFilter, StoreMismatchError
 
 if TYPE_CHECKING:
@@ -374,8 +374,7 @@ class WeaviateStore:
         from weaviate.classes.query import HybridFusion, MetadataQuery
 
         where = where or SearchFilter()
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be within [0, 1], got {alpha}")
+        check_alpha(alpha)
         self.ensure_schema()
         text = focus_text(self._analyzer, query) if self._analyzer is not None else query
         query_vector = np.asarray(vector, dtype=np.float32)
