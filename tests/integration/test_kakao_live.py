@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from channels.app import create_app
 from channels.settings import AppSettings, KakaoSettings
 from tests.integration.conftest import RunningStack
-from tests.unit.test_kakao import Receiver, assert_skill_response, skill_request
+from tests.kakao_support import Receiver, assert_skill_response, skill_request
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from channels.conversation import BotMessage, Button
 from channels.kakao_delivery import callback_allowed
 from channels.skill_response import render, split_text
-from tests.unit.test_kakao import SOURCE, assert_skill_response, list_card, texts
+from tests.kakao_support import SOURCE, assert_skill_response, list_card, texts
 
 
 def test_long_answers_are_split_at_sentence_ends_within_1000_characters() -> None:

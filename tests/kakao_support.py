@@ -1,6 +1,5 @@
-"""The KakaoTalk skill endpoint with a stand-in for Rasa and a local receiver standing in for Kakao's callbackUrl.
-
-Every response is checked against the SkillResponse format and Kakao's limits, and against the 5-second rule.
+"""KakaoTalk skill test support: Kakao-format requests, the SkillResponse validator, a slow Rasa stand-in
+and a local receiver standing in for Kakao's callbackUrl. Shared by the unit and live tests.
 """
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ from flask.testing import FlaskClient
 from pydantic import SecretStr
 
 from channels.app import create_app
-from channels.rasa_client import RasaUnavailableError
 from channels.settings import AppSettings, KakaoSettings
 
 TOKEN = "test-skill-secret"
@@ -204,33 +201,9 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def rasa() -> SlowRasa:
-    return SlowRasa()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
 def make_app(tmp_path: Path, rasa: SlowRasa, **kakao: Any) -> Flask:
     options: dict[str, Any] = {"token": SecretStr(TOKEN), "answer_budget_s": 0.3, "callback_hosts": ["127.0.0.1"], **kakao}
     return create_app(AppSettings(data_dir=tmp_path, kakao=KakaoSettings(**options)), engine=rasa)
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: SlowRasa) -> Iterator[Flask]:
-    app = make_app(tmp_path, rasa)
-    yield app
-    app.extensions["bokji.kakao"].close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def ask(
@@ -244,144 +217,3 @@ def ask(
     elapsed = time.monotonic() - started
     assert response.is_json, response.get_data(as_text=True)
     return response.status_code, assert_skill_response(response.get_json()), elapsed
-
-
-# ---- plain requests -------------------------------------------------------------------------------------
-def test_plain_question_gets_text_sources_card_and_quick_replies(client: FlaskClient, rasa: SlowRasa) -> None:
-    status, body, elapsed = ask(client, skill_request("기초연금 얼마 받을 수 있어요?"))
-    assert status == 200 and elapsed < KAKAO_LIMIT_S
-    assert "349,700원" in texts(body)
-    card = list_card(body)
-    assert card["items"][0]["link"]["web"] == "https://basicpension.mohw.go.kr"
-    assert card["items"][0]["description"] == "2026-01-09 기준"
-    assert {"action": "webLink", "label": "출처 보기", "webLinkUrl": "https://basicpension.mohw.go.kr"} in card["buttons"]
-    [reply] = body["template"]["quickReplies"]
-    assert reply["label"] == "기초연금 신청 방법" and reply["messageText"] == "기초연금 신청 방법"
-    assert reply["extra"] == {"payload": "기초연금 어디서 신청해요?"}
-    assert rasa.sent == [("kakao:8a1d6f0c2b7e4d9f", "기초연금 얼마 받을 수 있어요?")]
-
-
-def test_turns_are_recorded_per_kakao_user_and_masked(app: Flask, client: FlaskClient, rasa: SlowRasa) -> None:
-    ask(client, skill_request("제 번호는 010-1234-5678 이에요", user_id="userA"))
-    ask(client, skill_request("기초연금 얼마예요", user_id="userB"))
-    assert rasa.sent[0] == ("kakao:userA", "제 번호는 [전화번호] 이에요")
-    turns = app.extensions["bokji.transcripts"].turns("kakao:userA")
-    assert [t["role"] for t in turns] == ["citizen", "bot"] and "5678" not in turns[0]["text"]
-
-
-def test_quick_reply_payload_from_client_extra_and_params_are_understood(app: Flask, client: FlaskClient, rasa: SlowRasa) -> None:
-    rasa.replies["/request_human"] = [
-        {"text": "상담원에게 연결해 드릴게요. 기다리기 어려우시면 보건복지상담센터(129)로 전화하셔도 돼요."},
-        {"custom": {"sources": [SOURCE], "handoff": {"reason": "requested"}}},
-    ]
-    request = skill_request("상담원 연결", client_extra={"payload": "/request_human"}, params={"program": "기초연금"})
-    _, body, _ = ask(client, request)
-    assert rasa.sent[-1] == ("kakao:8a1d6f0c2b7e4d9f", "/request_human")
-    assert "상담원" in texts(body)
-    assert {"action": "operator", "label": "상담직원 연결"} in list_card(body)["buttons"]
-    handoffs = app.extensions["bokji.transcripts"].open_handoffs()
-    assert [(h["sender_id"], h["reason"]) for h in handoffs] == [("kakao:8a1d6f0c2b7e4d9f", "requested")]
-    citizen = app.extensions["bokji.transcripts"].turns("kakao:8a1d6f0c2b7e4d9f")[0]
-    assert citizen["text"] == "/request_human" and citizen["meta"] == {"label": "상담원 연결"}
-
-
-def test_handoff_without_sources_still_offers_the_operator(client: FlaskClient, rasa: SlowRasa) -> None:
-    rasa.default = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
-    _, body, _ = ask(client, skill_request("사람이랑 얘기할래요"))
-    card = list_card(body)
-    assert card["buttons"] == [{"action": "operator", "label": "상담직원 연결"}]
-
-
-def test_operator_button_can_be_turned_off(tmp_path: Path, rasa: SlowRasa) -> None:
-    rasa.default = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
-    app = make_app(tmp_path, rasa, operator_button=False)
-    _, body, _ = ask(app.test_client(), skill_request("사람이랑 얘기할래요"))
-    assert "operator" not in json.dumps(body)
-    app.extensions["bokji.kakao"].close()
-
-
-# ---- the shared secret ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("token", "path"), [(None, "/kakao/skill"), ("wrong", "/kakao/skill"), (None, "/kakao/skill/wrong")])
-def test_requests_without_the_secret_are_refused_with_a_valid_body(
-    client: FlaskClient, rasa: SlowRasa, token: str | None, path: str
-) -> None:
-    status, body, _ = ask(client, skill_request("기초연금"), token=token, path=path)
-    assert status == 401 and "허용되지 않은" in texts(body)
-    assert rasa.sent == []
-
-
-def test_the_secret_may_be_in_the_path(client: FlaskClient, rasa: SlowRasa) -> None:
-    status, body, _ = ask(client, skill_request("기초연금"), token=None, path=f"/kakao/skill/{TOKEN}")
-    assert status == 200 and "349,700원" in texts(body)
-
-
-def test_without_a_configured_secret_the_endpoint_is_off(tmp_path: Path, rasa: SlowRasa) -> None:
-    app = create_app(AppSettings(data_dir=tmp_path), engine=rasa)
-    status, body, _ = ask(app.test_client(), skill_request("기초연금"), token="")
-    assert status == 403 and "준비되지 않았어요" in texts(body)
-    assert rasa.sent == []
-    assert app.test_client().get("/kakao/health").get_json() == {"kakao": "not_configured"}
-
-
-def test_the_secret_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("BOKJI_KAKAO__TOKEN", "from-env")
-    monkeypatch.setenv("BOKJI_KAKAO__ANSWER_BUDGET_S", "2.5")
-    settings = AppSettings(data_dir=tmp_path)
-    assert settings.kakao.token.get_secret_value() == "from-env" and settings.kakao.answer_budget_s == 2.5
-    assert "from-env" not in repr(settings)
-
-
-# ---- malformed and oversized ----------------------------------------------------------------------------
-MALFORMED: list[Any] = [
-    b"",
-    b"not json at all",
-    b'{"userRequest": ',
-    b"\xff\xfe\x00garbage",
-    [],
-    "문자열",
-    {},
-    {"userRequest": None},
-    {"userRequest": {"utterance": "기초연금"}},
-    {"userRequest": {"utterance": "기초연금", "user": {"type": "botUserKey"}}},
-    {"userRequest": {"utterance": "기초연금", "user": {"id": 12345}}},
-    {"userRequest": {"utterance": "기초연금", "user": {"id": "has space"}}},
-    {"userRequest": {"utterance": "기초연금", "user": {"id": "x" * 200}}},
-    {"userRequest": {"utterance": ["기초연금"], "user": {"id": "u1"}}},
-    {"userRequest": {"utterance": None, "user": {"id": "u1"}}},
-    {"userRequest": {"utterance": "기초연금", "user": "u1"}},
-    {"userRequest": {"utterance": "기초연금", "user": {"id": "u1"}, "callbackUrl": 5}, "action": "x"},
-]
-
-
-@pytest.mark.parametrize("body", MALFORMED, ids=range(len(MALFORMED)))
-def test_malformed_requests_get_a_korean_skill_response(client: FlaskClient, rasa: SlowRasa, body: Any) -> None:
-    status, response, elapsed = ask(client, body)
-    assert status == 200 and elapsed < KAKAO_LIMIT_S
-    assert "요" in texts(response)
-    if rasa.sent:  # only the last case is well-formed enough to answer (a bad callbackUrl is ignored)
-        assert rasa.sent == [("kakao:u1", "기초연금")]
-
-
-@pytest.mark.parametrize("utterance", ["", "   ", "\n"])
-def test_empty_utterance_asks_for_words(client: FlaskClient, rasa: SlowRasa, utterance: str) -> None:
-    _, body, _ = ask(client, skill_request(utterance))
-    assert "비어 있어요" in texts(body) and rasa.sent == []
-
-
-def test_oversized_body_and_overlong_utterance_get_a_polite_answer(client: FlaskClient, rasa: SlowRasa) -> None:
-    _, body, _ = ask(client, skill_request("가" * 100_000))
-    assert "너무 커요" in texts(body)
-    _, body, _ = ask(client, skill_request("가" * 1001))
-    assert "1,000자 이내" in texts(body)
-    assert rasa.sent == []
-    _, body, _ = ask(client, skill_request("기초연금"))
-    assert "349,700원" in texts(body)
-
-
-def test_a_failing_conversation_still_answers_in_format(client: FlaskClient, rasa: SlowRasa) -> None:
-    rasa.error = RuntimeError("boom")
-    _, body, _ = ask(client, skill_request("기초연금 얼마예요"))
-    assert "죄송해요" in texts(body) and "boom" not in json.dumps(body)
-    rasa.error = RasaUnavailableError("down")
-    _, body, _ = ask(client, skill_request("너무 힘들어서 죽고 싶어요"))
-    assert texts(body).index("109") < texts(body).index("129")

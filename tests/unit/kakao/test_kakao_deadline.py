@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from channels.settings import KakaoSettings
-from tests.unit.test_kakao import (
+from tests.kakao_support import (
     KAKAO_LIMIT_S,
     SOURCE,
     Receiver,
@@ -29,30 +27,6 @@ from tests.unit.test_kakao import (
     skill_request,
     texts,
 )
-
-
-@pytest.fixture
-def rasa() -> SlowRasa:
-    return SlowRasa()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: SlowRasa) -> Iterator[Flask]:
-    app = make_app(tmp_path, rasa)
-    yield app
-    app.extensions["bokji.kakao"].close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 # ---- the 5-second rule: callback ------------------------------------------------------------------------
