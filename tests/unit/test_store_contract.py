@@ -133,6 +133,7 @@ def test_prune_removes_documents_no_longer_given(any_store, embeddings, subset_e
     ingest_faqs(any_store, embeddings, subset_entries)
     report = ingest_faqs(any_store, embeddings, subset_entries[1:], prune=True)
     assert report.removed == 1 and any_store.count() == len(subset_entries) - 1
+    assert any_store.get(subset_entries[0].id) is None
 
 
 def test_long_document_hit_is_its_best_chunk(any_store, embeddings, subset_entries) -> None:
