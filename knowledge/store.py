@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.analyzer import KoreanAnalyzer, index_terms, query_terms
-from knowledge.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, check_alpha, fuse, rank_documents
+from knowledge.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, check_alpha, rank_documents
 from knowledge.records import Hit, KeywordFields, KnowledgeStore, Record, SearchFilter, StoreMismatchError
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "SearchFilter",
     "SqliteStore",
     "StoreMismatchError",
-    "fuse",
 ]
 
 _FAR_PAST = "0000-01-01"

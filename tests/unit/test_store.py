@@ -8,7 +8,8 @@ from knowledge.analyzer import KiwiAnalyzer
 from knowledge.documents import FaqEntry
 from knowledge.embeddings import E5Embeddings, as_vector
 from knowledge.ingest import index_id, ingest_faqs
-from knowledge.store import SearchFilter, SqliteStore, StoreMismatchError, fuse
+from knowledge.ranking import fuse
+from knowledge.store import SearchFilter, SqliteStore, StoreMismatchError
 
 
 def search(store: SqliteStore, embeddings: E5Embeddings, text: str, **kw: object) -> list[str]:
