@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.render import utter_answer
-from knowledge.answer import KnowledgeService
-from knowledge.chain import history_from_events
+from actions.streams import AnswerStreams
+from knowledge.answer import Answer, KnowledgeService
+from knowledge.chain import AnswerEvent, Turn, history_from_events
 from knowledge.safety import crisis_reply, is_crisis
 
 # Words that point back at the program talked about before ("그거 어디서 신청해요?").
@@ -28,9 +30,10 @@ def contextual_query(text: str, program: str | None, mentioned: bool) -> str:
 class ActionAnswerWelfare(Action):
     """Answer from the curated FAQ, or say honestly that we cannot and offer a human."""
 
-    def __init__(self, service: KnowledgeService) -> None:
-        """Keep the shared answer service (built once by the action server)."""
+    def __init__(self, service: KnowledgeService, streams: AnswerStreams | None = None) -> None:
+        """Keep the shared answer service and, where channels may stream, the streams of answers being written."""
         self._service = service
+        self._streams = streams
 
     def name(self) -> str:
         """Same literal as domain.yml."""
@@ -46,7 +49,31 @@ class ActionAnswerWelfare(Action):
         query = contextual_query(text, tracker.get_slot("program"), mentioned)
         # Earlier turns let the knowledge chain rewrite follow-ups the slot does not cover; it masks them.
         history = history_from_events(tracker.events)
+        metadata = tracker.latest_message.get("metadata") or {}
+        if self._streams is not None and metadata.get("stream") is True:
+            await self._answer_streaming(dispatcher, query, history, self._streams)
+            return []
         # A generated answer can take seconds: keep the action server's event loop free meanwhile.
         answer = await asyncio.to_thread(self._service.answer, query, history=history)
         utter_answer(dispatcher, answer)
         return []
+
+    async def _answer_streaming(
+        self, dispatcher: CollectingDispatcher, query: str, history: list[Turn], streams: AnswerStreams
+    ) -> None:
+        """FAQ and "not found" answers reply at once; a generated one replies with the id of its stream."""
+        events = self._service.stream(query, history=history)
+        first = await asyncio.to_thread(next, events)
+        if first.kind == "generating" and (stream_id := streams.start(events)):
+            dispatcher.utter_message(json_message={"stream": stream_id, "mode": "generated"})
+            return
+        answer = first.answer if first.kind == "final" and first.answer else await asyncio.to_thread(_final_answer, events)
+        utter_answer(dispatcher, answer)
+
+
+def _final_answer(events: Iterator[AnswerEvent]) -> Answer:
+    """Wait for the end of an answer's events (when no more streams may be opened)."""
+    for event in events:
+        if event.kind == "final" and event.answer is not None:
+            return event.answer
+    raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover

@@ -22,9 +22,15 @@ def answer_payload(answer: Answer, **extra: Any) -> dict[str, Any]:
     }
 
 
-def utter_answer(dispatcher: CollectingDispatcher, answer: Answer, **extra: Any) -> None:
-    """Send an answer; "not found" answers offer a human unless one is already on the way."""
+def answer_message(answer: Answer, **extra: Any) -> dict[str, Any]:
+    """An answer as one message (text, buttons, custom); "not found" answers offer a human unless one is on the way."""
     buttons = [{"title": q, "payload": q} for q in answer.suggestions]
     if answer.mode == "none" and "handoff" not in extra:
         buttons.append(HUMAN_BUTTON)
-    dispatcher.utter_message(text=answer.text, buttons=buttons, json_message=answer_payload(answer, **extra))
+    return {"text": answer.text, "buttons": buttons, "custom": answer_payload(answer, **extra)}
+
+
+def utter_answer(dispatcher: CollectingDispatcher, answer: Answer, **extra: Any) -> None:
+    """Send an answer through Rasa."""
+    message = answer_message(answer, **extra)
+    dispatcher.utter_message(text=message["text"], buttons=message["buttons"], json_message=message["custom"])

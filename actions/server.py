@@ -18,6 +18,7 @@ from actions.eligibility import (
 )
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.settings import ActionServerSettings
+from actions.streams import AnswerStreams, add_stream_route
 from knowledge.answer import KnowledgeService
 from knowledge.backends import build_service
 from knowledge.eligibility import Criteria
@@ -25,10 +26,10 @@ from knowledge.eligibility import Criteria
 logger = logging.getLogger(__name__)
 
 
-def build_actions(service: KnowledgeService) -> list[Action]:
-    """Every custom action of domain.yml, wired to the shared service."""
+def build_actions(service: KnowledgeService, streams: AnswerStreams | None = None) -> list[Action]:
+    """Every custom action of domain.yml, wired to the shared service (and the answer streams, if any)."""
     return [
-        ActionAnswerWelfare(service),
+        ActionAnswerWelfare(service, streams),
         ActionRequestHuman(service.helplines),
         ActionCrisisSupport(service.helplines),
         ValidateEligibilityForm(),
@@ -38,12 +39,15 @@ def build_actions(service: KnowledgeService) -> list[Action]:
     ]
 
 
-def build_app(service: KnowledgeService) -> Sanic:
-    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our action instances."""
+def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sanic:
+    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our actions, plus /streams/<id> for streamed answers."""
+    streams = AnswerStreams(keep_s=settings.stream_keep_s, max_open=settings.stream_max_open)
     executor = ActionExecutor()
-    for action in build_actions(service):
+    for action in build_actions(service, streams):
         executor.register_action(action)
-    return create_app(executor)
+    app = create_app(executor)
+    add_stream_route(app, streams, settings.stream_idle_timeout_s)
+    return app
 
 
 def main() -> None:
@@ -56,7 +60,7 @@ def main() -> None:
         logger.warning("the knowledge store is empty: run `make setup` (or `bokji ingest`)")
     service.warm_up()  # load the analyzer, embeddings and model before traffic arrives
     logger.info("knowledge ready: %d documents", count)
-    app = build_app(service)
+    app = build_app(service, settings)
     app.run(
         host=settings.actions_host,
         port=settings.actions_port,

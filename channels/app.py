@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from channels import api, kakao, web, widget
+from channels.answer_streams import ActionServerStreams, AnswerStreamSource
 from channels.conversation import Conversation
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
 from channels.rasa_client import DialogueEngine, RasaClient
@@ -17,8 +18,9 @@ def create_app(
     settings: AppSettings | None = None,
     engine: DialogueEngine | None = None,
     callback_poster: CallbackPoster | None = None,
+    streams: AnswerStreamSource | None = None,
 ) -> Flask:
-    """Build the web app; ``engine`` replaces the Rasa client and ``callback_poster`` Kakao's callback HTTP (tests)."""
+    """Build the web app; ``engine``, ``callback_poster`` and ``streams`` replace Rasa, Kakao's callbacks and the action server (tests)."""
     settings = settings or AppSettings()
     app = Flask(__name__)
     app.config.update(
@@ -29,7 +31,15 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     transcripts = TranscriptStore(settings.data_dir / "conversations.sqlite3")
     engine = engine or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
-    conversation = Conversation(engine, transcripts, load_helplines(settings.knowledge.helplines))
+    if settings.widget.streaming and streams is None:
+        streams = ActionServerStreams(settings.actions_url, settings.widget.stream_timeout_s)
+    conversation = Conversation(
+        engine,
+        transcripts,
+        load_helplines(settings.knowledge.helplines),
+        streams if settings.widget.streaming else None,
+        settings.widget.stream_timeout_s,
+    )
     app.extensions["bokji.settings"] = settings
     app.extensions["bokji.transcripts"] = transcripts
     app.extensions["bokji.conversation"] = conversation

@@ -6,16 +6,22 @@ Channels differ only in how they parse requests and render replies; everything b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
+from channels.answer_streams import AnswerStreamSource, StreamUnavailableError
 from channels.rasa_client import DialogueEngine, RasaUnavailableError
 from channels.transcripts import TranscriptStore
 from knowledge.documents import Helpline
 from knowledge.privacy import mask
 from knowledge.safety import crisis_reply, is_crisis
+from knowledge.streaming import EventLog, produce_in_background
 
 logger = logging.getLogger(__name__)
+
+# What a streamed answer's turn says until its final text is recorded (also what history shows meanwhile).
+STREAM_PLACEHOLDER = "답변을 작성하고 있어요. 잠시만 기다려 주세요."
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,12 @@ class BotMessage:
     sources: tuple[dict[str, str], ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
     turn_id: int | None = None
+
+    @property
+    def stream_id(self) -> str | None:
+        """The id of the answer stream this placeholder stands for (a generated answer still being written)."""
+        value = self.meta.get("stream")
+        return value if isinstance(value, str) and value else None
 
     @property
     def handoff(self) -> dict[str, Any] | None:
@@ -73,11 +85,26 @@ class BotMessage:
 
 
 @dataclass(frozen=True)
+class StreamUpdate:
+    """A step of an answer being written: checked text to ``delta``, a ``reset``, or the ``final`` message."""
+
+    kind: Literal["delta", "reset", "final"]
+    text: str = ""
+    message: BotMessage | None = None
+    degraded: bool = False
+
+
+@dataclass(frozen=True)
 class ChatReply:
-    """Everything the bot answered to one citizen message."""
+    """Everything the bot answered to one citizen message.
+
+    ``streams`` maps the turn id of each placeholder message (``streaming`` in its meta) to the updates
+    of its answer; the transcript gets the final text whether or not anyone reads them.
+    """
 
     messages: tuple[BotMessage, ...]
     degraded: bool = False
+    streams: dict[int, EventLog[StreamUpdate]] = field(default_factory=dict)
 
 
 def _source(raw: Any) -> dict[str, str] | None:
@@ -91,13 +118,15 @@ def from_rasa(raw: list[dict[str, Any]]) -> tuple[BotMessage, ...]:
     """Rasa's REST output to bot messages: a ``custom`` payload belongs to the text before it."""
     messages: list[BotMessage] = []
     for item in raw:
-        if item.get("text"):
+        custom = item.get("custom")
+        if isinstance(custom, dict) and custom.get("stream"):  # a generated answer still being written
+            messages.append(BotMessage(text="", meta=dict(custom)))
+        elif item.get("text"):
             buttons = tuple(
                 Button(str(b.get("title", "")), str(b.get("payload", ""))) for b in item.get("buttons") or [] if b.get("title")
             )
             messages.append(BotMessage(text=str(item["text"]), buttons=buttons))
-        elif isinstance(item.get("custom"), dict) and messages:
-            custom = item["custom"]
+        elif isinstance(custom, dict) and messages:
             sources = tuple(s for s in map(_source, custom.get("sources") or []) if s)
             meta = {k: v for k, v in custom.items() if k != "sources"}
             last = messages[-1]
@@ -105,42 +134,124 @@ def from_rasa(raw: list[dict[str, Any]]) -> tuple[BotMessage, ...]:
     return tuple(messages)
 
 
+def _final_update(updates: EventLog[StreamUpdate], timeout_s: float) -> BotMessage | None:
+    """The final message of a streamed answer, waiting for it (None if it never came)."""
+    try:
+        return next((u.message for u in updates.follow(timeout_s) if u.kind == "final"), None)
+    except TimeoutError:
+        return None
+
+
 class Conversation:
     """One citizen message in, the bot's reply out; transcripts and handoffs recorded on the way."""
 
-    def __init__(self, engine: DialogueEngine, transcripts: TranscriptStore, helplines: dict[str, Helpline]) -> None:
-        """Wire the dialogue engine (Rasa), the transcript database and the helplines."""
+    def __init__(
+        self,
+        engine: DialogueEngine,
+        transcripts: TranscriptStore,
+        helplines: dict[str, Helpline],
+        streams: AnswerStreamSource | None = None,
+        stream_timeout_s: float = 45.0,
+    ) -> None:
+        """Wire the dialogue engine (Rasa), the transcript database, the helplines and the answer streams.
+
+        Without ``streams`` no channel can stream: Rasa is never asked to.
+        """
         self._engine = engine
         self._transcripts = transcripts
         self._helplines = helplines
+        self._streams = streams
+        self._stream_timeout_s = stream_timeout_s
 
-    def handle(self, sender_id: str, text: str, label: str | None = None) -> ChatReply:
+    def handle(self, sender_id: str, text: str, label: str | None = None, *, stream: bool = False) -> ChatReply:
         """Process a citizen message (personal data is masked before it goes anywhere).
 
         ``label`` is what the citizen saw when the text is a quick reply's payload (``/request_human`` is
         shown as 상담원 연결); the transcript keeps it so history reads as the conversation looked.
+        With ``stream``, a generated answer comes back as a placeholder plus its updates in
+        :attr:`ChatReply.streams`; without, every message is complete.
         """
         masked = mask(text)
         shown = mask(label) if label and label != text else None
         self._transcripts.add_turn(sender_id, "citizen", masked, {"label": shown} if shown else None)
         degraded = False
+        streaming = stream and self._streams is not None
         try:
-            messages = from_rasa(self._engine.send(sender_id, masked))
+            messages = from_rasa(self._engine.send(sender_id, masked, {"stream": True} if streaming else None))
         except RasaUnavailableError as exc:
             logger.error("dialogue engine unavailable for %s: %s", sender_id, exc)
             messages, degraded = (self._offline_reply(masked),), True
         if not messages:
             messages = (self._offline_reply(masked),)
             degraded = True
-        recorded = []
+        recorded: list[BotMessage] = []
+        streams: dict[int, EventLog[StreamUpdate]] = {}
         for message in messages:
+            if message.stream_id is not None:
+                message = replace(message, text=STREAM_PLACEHOLDER, meta={**message.meta, "streaming": True})
             turn_id = self._transcripts.add_turn(sender_id, "bot", message.text, message.record_meta(degraded))
-            recorded.append(replace(message, turn_id=turn_id))
-            if message.handoff is not None:
-                self._transcripts.open_handoff(
-                    sender_id, str(message.handoff.get("reason", "requested")), bool(message.handoff.get("urgent"))
-                )
-        return ChatReply(messages=tuple(recorded), degraded=degraded)
+            message = replace(message, turn_id=turn_id)
+            if message.stream_id is not None:
+                updates: EventLog[StreamUpdate] = EventLog()
+                failed = self._stream_failed(sender_id, message, masked)
+                produce_in_background(self._follow(sender_id, message, masked), updates, failed, name="answer-follow")
+                if not streaming:  # nobody reads the updates: wait for the final message
+                    message = _final_update(updates, self._stream_timeout_s) or message
+                else:
+                    streams[turn_id] = updates
+            else:
+                self._record_handoff(sender_id, message)
+            recorded.append(message)
+        return ChatReply(messages=tuple(recorded), degraded=degraded, streams=streams)
+
+    def _follow(self, sender_id: str, placeholder: BotMessage, text: str) -> Iterator[StreamUpdate]:
+        """Relay a streamed answer's checked text, then record its final message in place of the placeholder."""
+        assert self._streams is not None and placeholder.stream_id is not None
+        final: BotMessage | None = None
+        try:
+            for event in self._streams.events(placeholder.stream_id):
+                kind = event.get("event")
+                if kind == "delta" and isinstance(event.get("text"), str):
+                    yield StreamUpdate("delta", text=event["text"])
+                elif kind == "reset":
+                    yield StreamUpdate("reset")
+                elif kind == "final":
+                    rasa_shape = [{"text": event.get("text"), "buttons": event.get("buttons")}, {"custom": event.get("custom")}]
+                    final = next(iter(from_rasa(rasa_shape)), None)
+                    break
+                elif kind == "error":
+                    break
+        except StreamUnavailableError as exc:
+            logger.error("answer stream for %s failed: %s", sender_id, exc)
+        if final is None:
+            yield self._stream_failed(sender_id, placeholder, text)(None)
+            return
+        yield self._complete(sender_id, replace(final, turn_id=placeholder.turn_id), degraded=False)
+
+    def _stream_failed(
+        self, sender_id: str, placeholder: BotMessage, text: str
+    ) -> Callable[[BaseException | None], StreamUpdate]:
+        """What a stream that broke off ends with: the apology of an unavailable bot, recorded."""
+
+        def failed(exc: BaseException | None) -> StreamUpdate:
+            if exc is not None:
+                logger.error("following the answer stream for %s failed: %s", sender_id, exc)
+            message = replace(self._offline_reply(text), turn_id=placeholder.turn_id)
+            return self._complete(sender_id, message, degraded=True)
+
+        return failed
+
+    def _complete(self, sender_id: str, message: BotMessage, *, degraded: bool) -> StreamUpdate:
+        assert message.turn_id is not None
+        self._transcripts.complete_turn(message.turn_id, message.text, message.record_meta(degraded))
+        self._record_handoff(sender_id, message)
+        return StreamUpdate("final", message=message, degraded=degraded)
+
+    def _record_handoff(self, sender_id: str, message: BotMessage) -> None:
+        if message.handoff is not None:
+            self._transcripts.open_handoff(
+                sender_id, str(message.handoff.get("reason", "requested")), bool(message.handoff.get("urgent"))
+            )
 
     def fallback_reply(self, text: str) -> ChatReply:
         """The reply when the flow itself failed (nothing recorded): an apology, or helplines in a crisis."""

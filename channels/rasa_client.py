@@ -14,8 +14,8 @@ class RasaUnavailableError(RuntimeError):
 class DialogueEngine(Protocol):
     """What the conversation flow needs from Rasa."""
 
-    def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
-        """Deliver one user message; return the bot's messages."""
+    def send(self, sender_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Deliver one user message (``metadata`` reaches the actions); return the bot's messages."""
         ...
 
 
@@ -26,10 +26,13 @@ class RasaClient:
         """Create the pooled HTTP client (no request is made here)."""
         self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
 
-    def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
+    def send(self, sender_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Deliver a message and return Rasa's output messages."""
+        body: dict[str, Any] = {"sender": sender_id, "message": text}
+        if metadata:
+            body["metadata"] = metadata
         try:
-            response = self._http.post("/webhooks/rest/webhook", json={"sender": sender_id, "message": text})
+            response = self._http.post("/webhooks/rest/webhook", json=body)
             response.raise_for_status()
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:

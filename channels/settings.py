@@ -17,6 +17,10 @@ class WidgetSettings(BaseModel):
         description="Origins of city pages that may embed the widget from another host ('*' for any); same-origin always works",
     )
     history_limit: int = Field(50, ge=1, le=500, description="Most messages the history endpoint returns")
+    streaming: bool = Field(True, description="Stream generated answers sentence by sentence to widgets that ask for it")
+    stream_timeout_s: float = Field(
+        45.0, gt=0, description="Longest wait for the next piece of a streamed answer before it counts as failed"
+    )
 
 
 class KakaoSettings(BaseModel):
@@ -52,7 +56,7 @@ class AppSettings(ProcessSettings):
     web_port: int = Field(8000, ge=1, le=65535, description="Port of the web app")
     web_threads: int = Field(8, ge=1, le=64, description="Waitress worker threads")
     rasa_url: str = Field("http://127.0.0.1:5005", description="Rasa server (REST webhook)")
-    actions_url: str = Field("http://127.0.0.1:5055", description="Action server, for health checks")
+    actions_url: str = Field("http://127.0.0.1:5055", description="Action server: health checks and streamed answers")
     rasa_timeout_s: float = Field(20.0, gt=0, description="How long to wait for Rasa's reply")
     max_text_chars: int = Field(1000, ge=1, description="Longest message a citizen may send")
     max_body_bytes: int = Field(16 * 1024, ge=1024, description="Largest request body accepted")

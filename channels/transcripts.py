@@ -41,7 +41,7 @@ def _now() -> str:
 
 
 class TranscriptStore:
-    """Append-only turns and handoff requests; text arrives already masked."""
+    """Append-only turns (a streamed answer's placeholder is completed once) and handoff requests; text arrives masked."""
 
     def __init__(self, path: Path) -> None:
         """Open (or create) the database."""
@@ -60,6 +60,14 @@ class TranscriptStore:
                 (sender_id, role, text, json.dumps(meta or {}, ensure_ascii=False), _now()),
             )
         return int(cursor.lastrowid or 0)
+
+    def complete_turn(self, turn_id: int, text: str, meta: dict[str, Any]) -> None:
+        """Put a streamed answer's final text in place of its placeholder (the one turn that is ever rewritten)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE turns SET text = ?, meta = ? WHERE id = ? AND role = 'bot'",
+                (text, json.dumps(meta, ensure_ascii=False), turn_id),
+            )
 
     def open_handoff(self, sender_id: str, reason: str, urgent: bool) -> None:
         """Queue the chat for staff unless it is already waiting."""

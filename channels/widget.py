@@ -6,13 +6,15 @@ The widget talks to the endpoints below; the conversation flow itself lives in `
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
 from channels.api import ApiError, json_body, parse_chat, parse_session_id
-from channels.conversation import BotMessage, Conversation
+from channels.conversation import BotMessage, ChatReply, Conversation
 from channels.settings import AppSettings
 from channels.transcripts import TranscriptStore
 
@@ -29,14 +31,41 @@ def web_sender(session_id: str) -> str:
 
 
 def render_message(message: BotMessage, feedback: str | None = None) -> dict[str, Any]:
-    """A bot message as the widget draws it: the API shape plus its id, handoff flag and rating."""
+    """A bot message as the widget draws it: the API shape plus its id, handoff flag and rating.
+
+    ``streaming`` marks a generated answer still being written: its text follows as stream lines.
+    """
     return {
         "id": message.turn_id,
         "role": "bot",
         **message.as_json(),
         "handoff": message.handoff is not None,
         "feedback": feedback,
+        "streaming": bool(message.meta.get("streaming")),
     }
+
+
+def stream_lines(session_id: str, reply: ChatReply, idle_timeout_s: float) -> Iterator[str]:
+    """A reply as NDJSON: the messages first, then each streamed answer's ``delta``/``reset`` lines and its ``final`` message.
+
+    A stream that goes quiet ends the response without ``final``; the widget then offers to retry
+    (the transcript still gets the answer, or the apology, from the background reader).
+    """
+    head = {"type": "reply", "session_id": session_id, "degraded": reply.degraded}
+    yield _line({**head, "messages": [render_message(m) for m in reply.messages]})
+    for turn_id, updates in reply.streams.items():
+        try:
+            for update in updates.follow(idle_timeout_s):
+                if update.kind == "final" and update.message is not None:
+                    yield _line({"type": "final", "id": turn_id, "degraded": update.degraded, "message": render_message(update.message)})
+                else:
+                    yield _line({"type": update.kind, "id": turn_id, "text": update.text})
+        except TimeoutError:
+            return
+
+
+def _line(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False) + "\n"
 
 
 def render_turn(turn: dict[str, Any]) -> dict[str, Any]:
@@ -60,16 +89,28 @@ def chat() -> tuple[Response, int]:
     """One message from the widget; like ``/api/v1/chat`` but each answer carries the id ratings refer to.
 
     An optional ``label`` is the quick reply's title when ``text`` is its payload, kept for the history view.
+    With ``"stream": true`` the reply is NDJSON (:func:`stream_lines`) and a generated answer arrives
+    sentence by sentence, each sentence already held to the grounding check.
     """
     body = json_body()
     session_id, text = parse_chat(body, current_app.config["BOKJI_MAX_TEXT_CHARS"])
     label = body.get("label")
     if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL_CHARS):
         raise ApiError(400, "invalid_label", f"label은 {MAX_LABEL_CHARS}자 이내의 문자열이어야 해요.")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise ApiError(400, "invalid_stream", "stream은 true 또는 false여야 해요.")
     conversation: Conversation = current_app.extensions["bokji.conversation"]
-    reply = conversation.handle(web_sender(session_id), text, label.strip() if label else None)
+    reply = conversation.handle(web_sender(session_id), text, label.strip() if label else None, stream=stream)
+    status = 503 if reply.degraded else 200
+    if stream:
+        settings: AppSettings = current_app.extensions["bokji.settings"]
+        lines = stream_lines(session_id, reply, settings.widget.stream_timeout_s)
+        # no-cache and X-Accel-Buffering: a reverse proxy must pass each line on as it comes.
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return Response(lines, mimetype="application/x-ndjson", headers=headers), status
     body = {"session_id": session_id, "degraded": reply.degraded, "messages": [render_message(m) for m in reply.messages]}
-    return jsonify(body), 503 if reply.degraded else 200
+    return jsonify(body), status
 
 
 @bp.get("/api/v1/history")

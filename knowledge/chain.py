@@ -84,13 +84,14 @@ class Trace:
 class AnswerEvent:
     """One step of a streamed answer.
 
-    ``delta``: text to append (already checked, citations numbered as the passages were);
+    ``generating``: the model is composing (sent once, before any delta; faq and none answers
+    skip straight to ``final``); ``delta``: text to append (already checked, citations numbered as the passages were);
     ``reset``: discard what was shown (an extractive answer follows); ``final``: the complete
     :class:`Answer` and its trace, whose text (citations renumbered to match its sources) replaces
     what was streamed.
     """
 
-    kind: Literal["delta", "reset", "final"]
+    kind: Literal["generating", "delta", "reset", "final"]
     text: str = ""
     answer: Answer | None = None
     trace: Trace | None = None
@@ -326,6 +327,7 @@ class AnswerChain:
         state = self.route.invoke(state)
         state.started = start
         if state.answer is None:
+            yield AnswerEvent("generating")
             yield from self._generate(state)
             return
         trace.mode = state.answer.mode

@@ -159,7 +159,7 @@ class SlowRasa:
             {"custom": {"sources": [SOURCE], "mode": "faq"}},
         ]
 
-    def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
+    def send(self, sender_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         time.sleep(self.delay)
         self.sent.append((sender_id, text))
         if self.error is not None:

@@ -34,6 +34,7 @@
     placeholder: "무엇이 궁금하세요?",
     privacy: "주민등록번호, 전화번호 같은 개인정보는 적지 말아 주세요.",
     typing: "답변을 준비하고 있어요",
+    writing: "답변을 쓰고 있어요",
     you: "나: ",
     bot: "챗봇: ",
     source: "출처: ",
@@ -270,7 +271,8 @@
     }, 16);
   }
 
-  function addBot(message, progressive) {
+  // Builds a bot message; ``place`` puts it in the log (appended, or in place of a streaming bubble).
+  function renderBot(message, progressive, place) {
     const visible = el("span", { class: "bw-visible", "aria-hidden": "true" });
     const extras = el("div", { class: "bw-extras", hidden: true }, [
       sourcesBlock(message.sources), quickReplies(message.buttons), ratingBlock(message)
@@ -280,12 +282,44 @@
       el("p", { class: "bw-text" }, [el("span", { class: "bw-sr", text: message.text }), visible]),
       extras
     ]);
-    log.appendChild(item);
+    place(item);
     const finish = () => { extras.hidden = false; scrollToEnd(); };
     if (progressive) reveal(visible, message.text, finish);
     else { visible.textContent = message.text; finish(); }
     if (message.handoff) markHandoff();
     return item;
+  }
+
+  function addBot(message, progressive) {
+    return renderBot(message, progressive, (item) => log.appendChild(item));
+  }
+
+  // A generated answer the server is still writing: checked sentences appear as they come, and the
+  // final message (sources, buttons, rating) replaces the bubble. Screen readers hear only the final text.
+  function addStreaming() {
+    const visible = el("span", { class: "bw-visible", "aria-hidden": "true" });
+    const item = el("li", { class: "bw-msg bw-bot bw-streaming", "aria-busy": "true" }, [
+      el("span", { class: "bw-sr", text: TEXT.bot + TEXT.writing }),
+      el("p", { class: "bw-text" }, [visible, el("span", { class: "bw-dots", "aria-hidden": "true" }, [
+        el("span"), el("span"), el("span")])])
+    ]);
+    log.appendChild(item);
+    scrollToEnd();
+    let shown = "";
+    return {
+      done: false,
+      delta(text) { shown += text; visible.textContent = shown; scrollToEnd(); },
+      reset() { shown = ""; visible.textContent = ""; },
+      finish(message) {
+        this.done = true;
+        renderBot(message, !shown, (final) => item.replaceWith(final));
+      },
+      fail(retry) {
+        this.done = true;
+        item.remove();
+        addNotice(TEXT.failed, retry);
+      }
+    };
   }
 
   function addNotice(text, retry) {
@@ -336,25 +370,76 @@
     if (on) { announce(TEXT.typing); scrollToEnd(); }
   }
 
+  // Streaming needs fetch's readable body; older browsers get the whole reply at once.
+  const canStream = typeof window.ReadableStream === "function" && typeof window.TextDecoder === "function";
+
+  function showReply(res, body, retry) {
+    setBusy(false);
+    if (body && Array.isArray(body.messages) && body.messages.length) {
+      body.messages.forEach((m) => addBot(m, true));
+    } else if (body && body.error && res.status >= 400 && res.status < 500 && res.status !== 429) {
+      addNotice(body.error.message || TEXT.failed);
+    } else {
+      addNotice(TEXT.failed, retry);
+    }
+  }
+
+  // NDJSON: a "reply" line with the messages, then "delta" / "reset" / "final" lines per streamed answer.
+  function readStream(res, retry) {
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    const bubbles = {};
+    let buffer = "";
+    let replied = false;
+    const handle = (line) => {
+      if (!line.trim()) return;
+      const event = JSON.parse(line);
+      if (event.type === "reply") {
+        replied = true;
+        typing.hidden = true;
+        (event.messages || []).forEach((m) => {
+          if (m.streaming) bubbles[m.id] = addStreaming();
+          else addBot(m, true);
+        });
+      } else if (bubbles[event.id] && !bubbles[event.id].done) {
+        const bubble = bubbles[event.id];
+        if (event.type === "delta") bubble.delta(event.text || "");
+        else if (event.type === "reset") bubble.reset();
+        else if (event.type === "final" && event.message) bubble.finish(event.message);
+      }
+    };
+    const end = (failed) => {
+      setBusy(false);
+      const open = Object.values(bubbles).filter((b) => !b.done);
+      open.forEach((b) => b.fail(retry));
+      if (!replied) addNotice(failed ? TEXT.offline : TEXT.failed, retry);
+    };
+    const pump = () => reader.read().then(({ value, done }) => {
+      buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+      const lines = buffer.split("\n");
+      buffer = done ? "" : lines.pop();
+      lines.forEach(handle);
+      if (done) { end(false); return null; }
+      return pump();
+    });
+    return pump().catch(() => end(true));
+  }
+
   function deliver(text, shown) {
     setBusy(true);
     const body = { session_id: session, text: text };
     if (shown && shown !== text) body.label = shown;
+    if (canStream) body.stream = true;
+    const retry = () => deliver(text, shown);
     request("POST", "api/v1/widget/chat", body)
-      .then(readJson)
-      .then(({ res, body }) => {
-        setBusy(false);
-        if (body && Array.isArray(body.messages) && body.messages.length) {
-          body.messages.forEach((m) => addBot(m, true));
-        } else if (body && body.error && res.status >= 400 && res.status < 500 && res.status !== 429) {
-          addNotice(body.error.message || TEXT.failed);
-        } else {
-          addNotice(TEXT.failed, () => deliver(text, shown));
-        }
+      .then((res) => {
+        const type = res.headers.get("Content-Type") || "";
+        if (res.body && type.indexOf("application/x-ndjson") === 0) return readStream(res, retry);
+        return readJson(res).then(({ res, body }) => showReply(res, body, retry));
       })
       .catch(() => {
         setBusy(false);
-        addNotice(TEXT.offline, () => deliver(text, shown));
+        addNotice(TEXT.offline, retry);
       });
   }
 

@@ -7,10 +7,12 @@ Screenshots go to test-artifacts/; the real-stack one is also copied to docs/wid
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,14 +48,37 @@ HOUSING = (
 ) * 2
 
 
+# A generated answer, as the action server streams it: checked sentences, then the final message.
+GENERATED = ["의료급여 선정기준은 기준 중위소득의 40% 이하예요 [1]. ", "신청은 주소지 행정복지센터에서 하실 수 있어요 [1]."]
+GENERATED_FINAL = "".join(GENERATED) + "\n\n※ 안내 자료를 바탕으로 정리한 답변이에요. 정확한 내용은 출처나 보건복지상담센터(129)에서 확인해 주세요."
+MEDICAL = {"title": "의료급여 안내", "url": "https://www.bokjiro.go.kr", "updated_at": "2026-01-02"}
+
+
+class StandInStreams:
+    """The action server's /streams/<id> for the generated answer, one sentence every ``pause_s``."""
+
+    def __init__(self) -> None:
+        self.pause_s = 0.8
+
+    def events(self, stream_id: str) -> Iterator[dict[str, Any]]:
+        for sentence in GENERATED:
+            time.sleep(self.pause_s)
+            yield {"event": "delta", "text": sentence}
+        time.sleep(self.pause_s)
+        custom = {"sources": [MEDICAL], "mode": "generated", "confidence": 0.8, "doc_id": "medical-benefit-criteria"}
+        yield {"event": "final", "text": GENERATED_FINAL, "buttons": [], "custom": custom}
+
+
 class StandInRasa:
     """Answers like Rasa's REST webhook for the questions the widget tests ask."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
+    def send(self, sender_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         self.sent.append((sender_id, text))
+        if "의료급여" in text and metadata == {"stream": True}:
+            return [{"custom": {"stream": "stand-in", "mode": "generated"}}]
         if "신청" in text:
             source = {"title": "기초연금 신청 안내", "url": "https://basicpension.mohw.go.kr", "updated_at": "2026-01-02"}
             apply = "기초연금은 주소지 행정복지센터나 국민연금공단 지사에서 신청하실 수 있어요."
@@ -105,7 +130,7 @@ def browser() -> Iterator[Browser]:
 def serve(tmp_path: Path, **settings: Any) -> tuple[Site, Any]:
     """The web app with a stand-in engine, served by waitress on an ephemeral port in a thread."""
     engine = StandInRasa()
-    app = create_app(AppSettings(data_dir=tmp_path, **settings), engine=engine)
+    app = create_app(AppSettings(data_dir=tmp_path, **settings), engine=engine, streams=StandInStreams())
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     return Site(f"http://127.0.0.1:{server.effective_port}", tmp_path, engine), server
@@ -341,6 +366,57 @@ def test_long_answers_appear_progressively(page: Page, site: Site) -> None:
     expect(answer.locator(".bw-sources a")).to_be_visible()
     assert page.evaluate("() => window.__reveals") > 10
     expect(answer.locator(".bw-text .bw-sr")).to_have_text(HOUSING.strip())
+
+
+def test_a_generated_answer_streams_into_its_bubble_then_gets_its_sources(page: Page, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    open_widget(page, site.url)
+    page.get_by_label("질문 입력").fill("의료급여 기준이 어떻게 돼요?")
+    page.keyboard.press("Enter")
+    answer = bots(page).nth(1)
+    # The first checked sentence shows while the rest is still being written, before any source.
+    expect(answer).to_have_class(re.compile("bw-streaming"), timeout=5000)
+    expect(answer.locator(".bw-visible")).to_have_text(GENERATED[0].strip(), timeout=5000)
+    expect(answer).to_have_attribute("aria-busy", "true")
+    expect(answer.locator(".bw-sources")).to_have_count(0)
+    page.get_by_label("질문 입력").fill("하나 더요")
+    page.keyboard.press("Enter")
+    expect(page.locator(".bw-citizen")).to_have_count(1)  # one question at a time while the answer is written
+    # Then the final message replaces the bubble: whole text for screen readers, source and rating.
+    final = bots(page).nth(1)
+    expect(final.locator(".bw-sources a")).to_be_visible(timeout=10000)
+    expect(final).not_to_have_class(re.compile("bw-streaming"))
+    expect(final.locator(".bw-text .bw-sr")).to_have_text(GENERATED_FINAL)
+    expect(final.locator(".bw-sources li").first).to_contain_text("2026-01-02 기준")
+    final.get_by_role("button", name="도움이 됐어요").click()
+    expect(final.get_by_role("button", name="도움이 됐어요")).to_have_attribute("aria-pressed", "true")
+    page.reload()
+    restored = bots(page).nth(1)
+    expect(restored.locator(".bw-visible")).to_have_text(GENERATED_FINAL)
+    expect(restored.get_by_role("button", name="도움이 됐어요")).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_stream_cut_off_mid_answer_offers_a_retry(page: Page, site: Site) -> None:
+    from playwright.sync_api import Route, expect
+
+    open_widget(page, site.url)
+
+    def cut_off(route: Route) -> None:
+        reply = {"type": "reply", "session_id": "x", "degraded": False, "messages": [
+            {"id": 1, "role": "bot", "text": "", "buttons": [], "sources": [], "handoff": False, "feedback": None, "streaming": True}]}
+        lines = [json.dumps(reply), json.dumps({"type": "delta", "id": 1, "text": GENERATED[0]})]
+        route.fulfill(status=200, content_type="application/x-ndjson", body="\n".join(lines) + "\n")  # fmt: skip
+
+    page.route("**/api/v1/widget/chat", cut_off)
+    page.get_by_label("질문 입력").fill("의료급여 기준이 어떻게 돼요?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".bw-notice")).to_contain_text("답변을 받지 못했어요")
+    expect(page.locator(".bw-streaming")).to_have_count(0)
+    page.unroute("**/api/v1/widget/chat")
+    page.get_by_role("button", name="다시 시도").click()
+    expect(bots(page).nth(1).locator(".bw-sources a")).to_be_visible(timeout=10000)
+    expect(bots(page).nth(1)).to_contain_text("40%")
 
 
 def test_server_down_shows_a_korean_message_and_retry_works(page: Page, site: Site) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 
 from knowledge.analyzer import KiwiAnalyzer, load_user_dict
 from knowledge.answer import KnowledgeService
 from knowledge.documents import FaqEntry, load_faq_dir, load_helplines
 from knowledge.embeddings import E5Embeddings
 from knowledge.ingest import index_id, ingest_faqs
-from knowledge.settings import KnowledgeSettings, RetrievalSettings
+from knowledge.settings import KnowledgeSettings, LlmSettings, RetrievalSettings
 from knowledge.store import SqliteStore
 
 # A slice of the real seed corpus: neighbours that a weak ranker would confuse.
@@ -60,3 +62,31 @@ def store(tmp_path: Path, analyzer: KiwiAnalyzer, embeddings: E5Embeddings) -> S
 def service(store: SqliteStore, embeddings: E5Embeddings, subset_entries: list[FaqEntry]) -> KnowledgeService:
     ingest_faqs(store, embeddings, subset_entries)
     return KnowledgeService(store, embeddings, RetrievalSettings(), load_helplines())
+
+
+def make_service(
+    store: SqliteStore,
+    embeddings: E5Embeddings,
+    analyzer: KiwiAnalyzer,
+    entries: list[FaqEntry],
+    llm: BaseChatModel | None,
+    *,
+    faq: bool = True,
+    **llm_settings: Any,
+) -> KnowledgeService:
+    ingest_faqs(store, embeddings, entries)
+    # faq=False: no FAQ is ever confident, so every relevant question goes to the model.
+    retrieval = RetrievalSettings() if faq else RetrievalSettings(faq_min_dense=1.0)
+    return KnowledgeService(
+        store, embeddings, retrieval, load_helplines(), llm=llm, llm_settings=LlmSettings(**llm_settings), analyzer=analyzer
+    )
+
+
+@pytest.fixture
+def build(
+    store: SqliteStore, embeddings: E5Embeddings, analyzer: KiwiAnalyzer, subset_entries: list[FaqEntry]
+) -> Any:
+    def _build(llm: BaseChatModel | None, **kwargs: Any) -> KnowledgeService:
+        return make_service(store, embeddings, analyzer, subset_entries, llm, **kwargs)
+
+    return _build

@@ -1,8 +1,15 @@
-"""A stand-in for Rasa's REST webhook, shared by the HTTP-layer tests (the real Rasa runs in tests/integration)."""
+"""Stand-ins shared by the fast tests: Rasa's REST webhook and a scripted chat model (the real ones run in tests/integration)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from channels.rasa_client import RasaUnavailableError
 
@@ -15,14 +22,41 @@ class ScriptedRasa:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.metadata: list[dict[str, Any] | None] = []
         self.down = False
         self.reply: list[dict[str, Any]] = [
             {"recipient_id": "x", "text": "2026년 기초연금은 월 349,700원이에요.", "buttons": [dict(BUTTON)]},
             {"recipient_id": "x", "custom": {"sources": [dict(SOURCE)], "mode": "faq"}},
         ]
 
-    def send(self, sender_id: str, text: str) -> list[dict[str, Any]]:
+    def send(self, sender_id: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         if self.down:
             raise RasaUnavailableError("connection refused")
         self.sent.append((sender_id, text))
+        self.metadata.append(metadata)
         return self.reply
+
+
+class ScriptedChat(BaseChatModel):
+    """Replies from a script, a few characters per chunk; records every prompt it was given."""
+
+    replies: list[str] = []
+    delay_s: float = 0.0
+    error: str = ""
+    seen: list[str] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        self.seen.append("\n".join(str(m.content) for m in messages))
+        if self.error:
+            raise ConnectionError(self.error)
+        time.sleep(self.delay_s)
+        reply = self.replies.pop(0) if self.replies else ""
+        for i in range(0, len(reply), 3):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=reply[i : i + 3]))
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop, **kwargs))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -11,14 +12,24 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answer import ActionAnswerWelfare, contextual_query
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.server import build_actions
+from actions.streams import AnswerStreams
 from knowledge.answer import KnowledgeService
+from tests.unit.fakes import ScriptedChat
+
+AMOUNT_Q = "기초연금 최대 얼마까지 받을 수 있어요?"
+STREAM = {"stream": True}
 
 
-def tracker(text: str, program: str | None = None, entities: list[dict[str, Any]] | None = None) -> Tracker:
+def tracker(
+    text: str,
+    program: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Tracker:
     return Tracker(
         sender_id="web:t",
         slots={"program": program},
-        latest_message={"text": text, "intent": {"name": "ask_welfare"}, "entities": entities or []},
+        latest_message={"text": text, "intent": {"name": "ask_welfare"}, "entities": entities or [], "metadata": metadata},
         events=[],
         paused=False,
         followup_action=None,
@@ -77,3 +88,66 @@ def test_action_names_match_the_domain(service: KnowledgeService) -> None:
 
     domain = yaml.safe_load((PROJECT_ROOT / "bot" / "domain.yml").read_text(encoding="utf-8"))
     assert {a.name() for a in build_actions(service)} == set(domain["actions"])
+
+
+def test_a_streaming_channel_gets_a_generated_answer_sentence_by_sentence(build: Any) -> None:
+    reply = "기초연금은 월 349,700원까지 받을 수 있어요 [1]. 신청은 주민센터에서 해요 [1]."
+    streams = AnswerStreams()
+    action = ActionAnswerWelfare(build(ScriptedChat(replies=[reply]), faq=False), streams)
+    [placeholder] = run(action, tracker(AMOUNT_Q, metadata=STREAM))
+    assert placeholder["text"] is None and placeholder["custom"]["mode"] == "generated"
+    log = streams.get(placeholder["custom"]["stream"])
+    assert log is not None
+    events = list(log.follow(10))
+    assert [e["event"] for e in events] == ["delta", "delta", "final"]
+    assert events[0]["text"].startswith("기초연금은 월 349,700원까지 받을 수 있어요 [1].")
+    final = events[-1]
+    assert final["text"].startswith(reply) and final["custom"]["mode"] == "generated"
+    assert final["custom"]["sources"][0]["title"] and "129" in final["custom"]["sources"][-1]["title"]
+
+
+def test_an_invented_amount_is_taken_back_in_the_stream(build: Any) -> None:
+    reply = "기초연금은 월 349,700원까지 받을 수 있어요 [1]. 내년에는 월 400,000원이 돼요 [1]."
+    streams = AnswerStreams()
+    action = ActionAnswerWelfare(build(ScriptedChat(replies=[reply]), faq=False), streams)
+    [placeholder] = run(action, tracker(AMOUNT_Q, metadata=STREAM))
+    log = streams.get(placeholder["custom"]["stream"])
+    assert log is not None
+    events = list(log.follow(10))
+    assert [e["event"] for e in events] == ["delta", "reset", "final"]
+    assert all("400,000" not in str(e) for e in events) and "349,700원" in events[-1]["text"]
+
+
+def test_faq_answers_are_not_streamed_even_when_the_channel_could(build: Any) -> None:
+    model = ScriptedChat(replies=["쓰이면 안 되는 답 [1]."])
+    streams = AnswerStreams()
+    [message] = run(ActionAnswerWelfare(build(model), streams), tracker("기초연금 얼마 받을 수 있어요?", metadata=STREAM))
+    assert "349,700원" in message["text"] and "stream" not in message["custom"] and model.seen == []
+
+
+def test_channels_that_do_not_stream_get_the_whole_generated_answer(build: Any) -> None:
+    reply = "기초연금은 월 349,700원까지 받을 수 있어요 [1]."
+    streams = AnswerStreams()
+    [message] = run(ActionAnswerWelfare(build(ScriptedChat(replies=[reply]), faq=False), streams), tracker(AMOUNT_Q))
+    assert message["text"].startswith(reply) and "stream" not in message["custom"]
+
+
+def test_when_too_many_answers_stream_the_next_one_comes_whole(build: Any) -> None:
+    replies = ["기초연금은 월 349,700원까지 받을 수 있어요 [1]."] * 2
+    streams = AnswerStreams(max_open=1)
+    action = ActionAnswerWelfare(build(ScriptedChat(replies=replies, delay_s=0.5), faq=False), streams)
+    [first] = run(action, tracker(AMOUNT_Q, metadata=STREAM))
+    [second] = run(action, tracker(AMOUNT_Q, metadata=STREAM))
+    assert "stream" in first["custom"] and "stream" not in second["custom"]
+    assert second["text"].startswith(replies[1])
+
+
+def test_a_finished_stream_expires(build: Any) -> None:
+    streams = AnswerStreams(keep_s=0.2)
+    action = ActionAnswerWelfare(build(ScriptedChat(replies=["기초연금은 월 349,700원이에요 [1]."]), faq=False), streams)
+    [placeholder] = run(action, tracker(AMOUNT_Q, metadata=STREAM))
+    stream_id = placeholder["custom"]["stream"]
+    log = streams.get(stream_id)
+    assert log is not None and list(log.follow(10))[-1]["event"] == "final"
+    time.sleep(0.3)
+    assert streams.get(stream_id) is None

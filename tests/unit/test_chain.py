@@ -3,90 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from knowledge.analyzer import KiwiAnalyzer
 from knowledge.answer import KnowledgeService
 from knowledge.chain import history_from_events, is_follow_up, rule_rewrite
-from knowledge.documents import FaqEntry, load_helplines
-from knowledge.embeddings import E5Embeddings
-from knowledge.ingest import ingest_faqs
-from knowledge.settings import LlmSettings, RetrievalSettings
-from knowledge.store import SqliteStore
-
-
-class ScriptedChat(BaseChatModel):
-    """Replies from a script, a few characters per chunk; records every prompt it was given."""
-
-    replies: list[str] = []
-    delay_s: float = 0.0
-    error: str = ""
-    seen: list[str] = []
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        self.seen.append("\n".join(str(m.content) for m in messages))
-        if self.error:
-            raise ConnectionError(self.error)
-        time.sleep(self.delay_s)
-        reply = self.replies.pop(0) if self.replies else ""
-        for i in range(0, len(reply), 3):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=reply[i : i + 3]))
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        text = "".join(str(c.message.content) for c in self._stream(messages, stop, run_manager, **kwargs))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
-
-
-def make_service(
-    store: SqliteStore,
-    embeddings: E5Embeddings,
-    analyzer: KiwiAnalyzer,
-    entries: list[FaqEntry],
-    llm: BaseChatModel | None,
-    *,
-    faq: bool = True,
-    **llm_settings: Any,
-) -> KnowledgeService:
-    ingest_faqs(store, embeddings, entries)
-    # faq=False: no FAQ is ever confident, so every relevant question goes to the model.
-    retrieval = RetrievalSettings() if faq else RetrievalSettings(faq_min_dense=1.0)
-    return KnowledgeService(
-        store, embeddings, retrieval, load_helplines(), llm=llm, llm_settings=LlmSettings(**llm_settings), analyzer=analyzer
-    )
-
-
-@pytest.fixture
-def build(
-    store: SqliteStore, embeddings: E5Embeddings, analyzer: KiwiAnalyzer, subset_entries: list[FaqEntry]
-) -> Any:
-    def _build(llm: BaseChatModel | None, **kwargs: Any) -> KnowledgeService:
-        return make_service(store, embeddings, analyzer, subset_entries, llm, **kwargs)
-
-    return _build
-
+from tests.unit.fakes import ScriptedChat
 
 AMOUNT_Q = "기초연금 최대 얼마까지 받을 수 있어요?"
 
@@ -178,8 +101,8 @@ def test_streaming_shows_checked_sentences_then_resets_on_a_bad_number(build: An
     service = build(ScriptedChat(replies=[reply]), faq=False)
     events = list(service.stream(AMOUNT_Q))
     kinds = [e.kind for e in events]
-    assert kinds == ["delta", "reset", "final"]
-    assert "349,700원" in events[0].text and "400,000" not in events[0].text
+    assert kinds == ["generating", "delta", "reset", "final"]
+    assert "349,700원" in events[1].text and "400,000" not in events[1].text
     final = events[-1].answer
     assert final is not None and final.fallback == "ungrounded" and "400,000" not in final.text
 

@@ -143,7 +143,7 @@ def service_for(
 def test_the_chain_streams_a_grounded_answer_from_ollama(ollama: FakeOllama, service_for: Any) -> None:
     service = service_for(settings(ollama.url))
     events = list(service.stream("기초연금 최대 얼마까지 받을 수 있어요?"))
-    assert events[0].kind == "delta" and "349,700원" in events[0].text
+    assert [e.kind for e in events[:2]] == ["generating", "delta"] and "349,700원" in events[1].text
     final = events[-1].answer
     assert final is not None and final.mode == "generated" and final.fallback == ""
     assert "[자료]" in ollama.chat_requests()[0]["messages"][-1]["content"]
