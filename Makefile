@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers ingest train clean
+.PHONY: help setup browser run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-streaming ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-retrieval   retrieval quality and latency"
 	@echo "make bench-nlu         intent/entity F1 on the held-out set, Kiwi vs Whitespace, parse latency"
 	@echo "make bench-answers     generated-answer accuracy, grounding, refusal and latency per LLM backend"
+	@echo "make bench-streaming   time to first text in the widget, streamed vs whole generated answers (real stack)"
 
 setup: $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
 	$(call step,setup complete: now run 'make run')
@@ -128,7 +129,12 @@ bench-nlu: $(VENV)/.installed $(RASA_VENV)/.installed
 bench-answers: $(VENV)/.llm-installed $(LLM_MODEL)
 	$(VENV)/bin/python -m bench.answers
 
-bench: bench-retrieval bench-nlu bench-answers
+# Streamed vs whole generated answers through the real stack (bokji run): about 6 minutes on 2 cores.
+bench-streaming: $(VENV)/.llm-installed $(LLM_MODEL)
+	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
+	$(VENV)/bin/python -m bench.streaming
+
+bench: bench-retrieval bench-nlu bench-answers bench-streaming
 
 clean:
 	rm -rf var bot/models

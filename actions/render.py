@@ -12,8 +12,13 @@ HUMAN_BUTTON = {"title": "상담원 연결", "payload": "/request_human"}
 
 
 def answer_payload(answer: Answer, **extra: Any) -> dict[str, Any]:
-    """The custom JSON a channel reads next to the text: sources, mode, confidence."""
+    """The custom JSON a channel reads next to the text: sources, mode, confidence, and the whole text.
+
+    Rasa's REST channel splits a text without buttons at blank lines into several messages; the
+    whole text lets the web app put the answer back together with its sources.
+    """
     return {
+        "text": answer.text,
         "sources": [s.model_dump() for s in answer.sources],
         "mode": answer.mode,
         "confidence": answer.confidence,

@@ -115,7 +115,11 @@ def _source(raw: Any) -> dict[str, str] | None:
 
 
 def from_rasa(raw: list[dict[str, Any]]) -> tuple[BotMessage, ...]:
-    """Rasa's REST output to bot messages: a ``custom`` payload belongs to the text before it."""
+    """Rasa's REST output to bot messages: a ``custom`` payload belongs to the text before it.
+
+    A payload that carries the whole ``text`` joins the parts Rasa split it into at blank lines
+    (its REST channel does that to texts without buttons), so an answer stays one message with its sources.
+    """
     messages: list[BotMessage] = []
     for item in raw:
         custom = item.get("custom")
@@ -128,7 +132,8 @@ def from_rasa(raw: list[dict[str, Any]]) -> tuple[BotMessage, ...]:
             messages.append(BotMessage(text=str(item["text"]), buttons=buttons))
         elif isinstance(custom, dict) and messages:
             sources = tuple(s for s in map(_source, custom.get("sources") or []) if s)
-            meta = {k: v for k, v in custom.items() if k != "sources"}
+            meta = {k: v for k, v in custom.items() if k not in ("sources", "text")}
+            _join_split_parts(messages, custom.get("text"))
             last = messages[-1]
             messages[-1] = BotMessage(last.text, last.buttons, last.sources + sources, {**last.meta, **meta})
     return tuple(messages)
@@ -140,6 +145,17 @@ def _final_update(updates: EventLog[StreamUpdate], timeout_s: float) -> BotMessa
         return next((u.message for u in updates.follow(timeout_s) if u.kind == "final"), None)
     except TimeoutError:
         return None
+
+
+def _join_split_parts(messages: list[BotMessage], whole: Any) -> None:
+    """Replace the last messages by one when they are ``whole`` split at blank lines (as Rasa's REST channel does)."""
+    if not isinstance(whole, str):
+        return
+    parts = whole.strip().split("\n\n")
+    if len(parts) > 1 and len(messages) >= len(parts) and [m.text for m in messages[-len(parts) :]] == parts:
+        last = messages[-1]
+        del messages[-len(parts) :]
+        messages.append(BotMessage(whole.strip(), last.buttons, last.sources, last.meta))
 
 
 class Conversation:

@@ -56,7 +56,9 @@ def test_a_generated_answer_streams_and_the_transcript_keeps_the_final_text(stac
 
 def test_the_public_api_gets_the_same_kind_of_answer_whole(stack: RunningStack) -> None:
     response = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": "s2", "text": GENERATED_Q}, timeout=60)
-    [message] = response.json()["messages"]
+    messages = response.json()["messages"]
+    assert len(messages) == 1, messages
+    [message] = messages
     assert response.status_code == 200 and "[1]" in message["text"] and message["sources"]
 
 

@@ -122,6 +122,20 @@ def test_handoff_flag_from_rasa_is_queued_for_staff(app: Flask, client: FlaskCli
     assert [h["sender_id"] for h in app.extensions["bokji.transcripts"].open_handoffs()] == ["web:t3"]
 
 
+def test_an_answer_rasa_split_at_blank_lines_stays_one_message_with_its_sources(client: FlaskClient, rasa: ScriptedRasa) -> None:
+    whole = "의료급여 선정기준은 40%예요 [1].\n\n※ 안내 자료를 바탕으로 정리한 답변이에요."
+    source = {"title": "의료급여 안내", "url": "https://www.bokjiro.go.kr", "updated_at": "2026-01-02"}
+    rasa.reply = [
+        {"text": "먼저 안내해 드릴게요."},
+        {"text": "의료급여 선정기준은 40%예요 [1]."},  # Rasa's REST channel splits texts without buttons
+        {"text": "※ 안내 자료를 바탕으로 정리한 답변이에요."},
+        {"custom": {"text": whole, "sources": [source], "mode": "generated"}},
+    ]
+    messages = post(client, {"session_id": "t4", "text": "의료급여 기준"}).get_json()["messages"]
+    assert [m["text"] for m in messages] == ["먼저 안내해 드릴게요.", whole]
+    assert messages[0]["sources"] == [] and messages[1]["sources"] == [source]
+
+
 def test_unknown_route_and_method_get_json_errors(client: FlaskClient) -> None:
     assert client.get("/api/v2/nothing").get_json()["error"]["code"] == "not_found"
     assert client.get("/api/v1/chat").status_code == 405

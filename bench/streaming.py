@@ -1,0 +1,177 @@
+"""What a citizen waits for in the widget, streamed or not (``make bench-streaming``).
+
+Starts the real stack (``bokji run``: Rasa, action server with the in-process model, web app) on
+spare ports, with FAQ mode off so the model writes every answer it may, and asks the answerable
+questions of ``bench/data/answers_dev.yaml`` through ``POST /api/v1/widget/chat``:
+
+- streamed (``"stream": true``): when the turn is answered (the bubble appears), when the first
+  checked sentence shows, and when the final message (with sources) arrives;
+- whole (no stream, as before): when the complete answer arrives.
+
+Questions the dialogue sends elsewhere (an eligibility form, a curated answer) are counted and skipped.
+All streamed questions run before all whole ones, so no question follows itself (llama.cpp reuses a
+prompt prefix it has just seen). Writes ``bench/results/streaming.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from bench.machine import machine
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data" / "answers_dev.yaml"
+RESULTS = Path(__file__).parent / "results"
+PORTS = (25105, 25155, 28100)
+
+
+def start_stack(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    """``bokji run`` on spare ports with FAQ mode off; returns the process and the web URL once all three are up."""
+    env = dict(os.environ, BOKJI_DATA_DIR=str(data_dir), BOKJI_KNOWLEDGE__RETRIEVAL__FAQ_MIN_DENSE="1.0", PYTHONUNBUFFERED="1")
+    rasa, actions, web = PORTS
+    log_path = data_dir / "run.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bokji", "run", "--rasa-port", str(rasa), "--actions-port", str(actions), "--web-port", str(web)],
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 420
+    while "Press Ctrl-C" not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("the stack did not start:\n" + log_path.read_text()[-3000:])
+        time.sleep(1)
+    return process, f"http://127.0.0.1:{web}"
+
+
+def ask_streamed(web: str, session: str, question: str) -> dict[str, Any] | None:
+    """Seconds to the reply, the first shown text and the final message; None when nothing was streamed."""
+    start = time.monotonic()
+    reply_s = first_s = final_s = None
+    reset, text = False, ""
+    body = {"session_id": session, "text": question, "stream": True}
+    with httpx.stream("POST", f"{web}/api/v1/widget/chat", json=body, timeout=90) as response:
+        for line in response.iter_lines():
+            if not line.strip():
+                continue
+            event, now = json.loads(line), time.monotonic() - start
+            if event["type"] == "reply":
+                if not any(m["streaming"] for m in event["messages"]):
+                    return None
+                reply_s = now
+            elif event["type"] == "delta" and first_s is None:
+                first_s = now
+            elif event["type"] == "reset":
+                reset = True
+            elif event["type"] == "final":
+                final_s, text = now, event["message"]["text"]
+    if reply_s is None or final_s is None:
+        return None
+    return {"reply_s": reply_s, "first_text_s": first_s if first_s is not None else final_s, "final_s": final_s,
+            "streamed_text": first_s is not None, "reset": reset, "text": text}  # fmt: skip
+
+
+def ask_whole(web: str, session: str, question: str) -> float:
+    """Seconds until the complete answer arrives without streaming."""
+    start = time.monotonic()
+    response = httpx.post(f"{web}/api/v1/widget/chat", json={"session_id": session, "text": question}, timeout=90)
+    response.raise_for_status()
+    return time.monotonic() - start
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """p50 / p95 seconds of each wait, and how often text showed before the final message."""
+
+    def stat(key: str) -> dict[str, float | None]:
+        values = [r[key] for r in rows]
+        return {"p50": round(statistics.median(values), 2) if values else None, "p95": _pct(values, 0.95)}
+
+    early = [r for r in rows if r["streamed_text"] and r["final_s"] - r["first_text_s"] >= 0.3]
+    return {
+        "answers": len(rows),
+        "reply_s": stat("reply_s"),
+        "first_text_s": stat("first_text_s"),
+        "final_s": stat("final_s"),
+        "whole_s": stat("whole_s"),
+        "text_before_final": len(early),
+        "reset": sum(r["reset"] for r in rows),
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The README table."""
+    s, m = report["summary"], report["machine"]
+
+    def cell(key: str) -> str:
+        return f"{s[key]['p50']} / {s[key]['p95']}"
+
+    return "\n".join(
+        [
+            f"Machine: {m['cpu']}, {m['cores']} cores, {m['date']}. {s['answers']} generated answers through the real stack "
+            f"({report['skipped']} questions went to a form or a curated answer and were skipped).",
+            "",
+            "| wait (seconds, p50 / p95) | streamed | whole (no stream) |",
+            "|---|---|---|",
+            f"| the bubble appears (turn answered) | {cell('reply_s')} | {cell('whole_s')} |",
+            f"| first text shows | {cell('first_text_s')} | {cell('whole_s')} |",
+            f"| final message with sources | {cell('final_s')} | {cell('whole_s')} |",
+            "",
+            f"Text showed at least 0.3 s before the final message in {s['text_before_final']} of {s['answers']} answers; "
+            f"{s['reset']} streams took back a sentence that failed the grounding check.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    """Run the benchmark and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--answers", type=int, default=12, help="generated answers to measure")
+    args = parser.parse_args()
+    questions = [item["question"] for item in yaml.safe_load(DATA.read_text(encoding="utf-8"))["answerable"]]
+    with tempfile.TemporaryDirectory(prefix="bokji-bench-") as tmp:
+        process, web = start_stack(Path(tmp))
+        try:
+            rows, skipped = [], 0
+            for i, question in enumerate(questions):
+                if len(rows) >= args.answers:
+                    break
+                result = ask_streamed(web, f"bench-s{i}", question)
+                if result is None:
+                    skipped += 1
+                    continue
+                rows.append({"question": question, **result})
+                print(f"streamed {len(rows)}/{args.answers}: {result['first_text_s']:.1f} s / {result['final_s']:.1f} s")  # noqa: T201
+            for i, row in enumerate(rows):
+                row["whole_s"] = ask_whole(web, f"bench-w{i}", row["question"])
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=90)
+    report = {"machine": machine(), "skipped": skipped, "summary": summarize(rows), "answers": rows}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "streaming.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / "streaming.md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
