@@ -135,8 +135,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"| first text shows | {cell('first_text_s')} | {cell('whole_s')} |",
             f"| final message with sources | {cell('final_s')} | {cell('whole_s')} |",
             "",
-            f"Text showed at least 0.3 s before the final message in {s['text_before_final']} of {s['answers']} answers; "
-            f"{s['reset']} streams took back a sentence that failed the grounding check.",
+            f"Text showed at least 0.3 s before the final message in {s['text_before_final']} of {s['answers']} answers. "
+            f"In {s['reset']} of {s['answers']} a later sentence failed the grounding check and the shown text was taken back.",
             "",
         ]
     )
@@ -151,7 +151,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bokji-bench-") as tmp:
         process, web = start_stack(Path(tmp))
         try:
-            rows, skipped = [], 0
+            rows: list[dict[str, Any]] = []
+            skipped = 0
             for i, question in enumerate(questions):
                 if len(rows) >= args.answers:
                     break
