@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,16 +14,6 @@ from actions.streams import AnswerStreams
 from knowledge.answer import Answer, KnowledgeService
 from knowledge.chain import AnswerEvent, Turn, history_from_events
 from knowledge.safety import crisis_reply, is_crisis
-
-# Words that point back at the program talked about before ("그거 어디서 신청해요?").
-_REFERS_BACK = re.compile(r"그거|그건|그게|그것|거기|이거|이건|그 제도|그 돈|그 급여|그 연금")
-
-
-def contextual_query(text: str, program: str | None, mentioned: bool) -> str:
-    """Put the remembered program in front of a question that only points back at it."""
-    if program and not mentioned and _REFERS_BACK.search(text):
-        return f"{program} {text}"
-    return text
 
 
 class ActionAnswerWelfare(Action):
@@ -45,24 +34,24 @@ class ActionAnswerWelfare(Action):
         if is_crisis(text):  # the classifier missed it: safety first, whatever the intent
             utter_answer(dispatcher, crisis_reply(self._service.helplines), handoff={"reason": "crisis"})
             return []
-        mentioned = any(e.get("entity") == "program" for e in tracker.latest_message.get("entities", []))
-        query = contextual_query(text, tracker.get_slot("program"), mentioned)
-        # Earlier turns let the knowledge chain rewrite follow-ups the slot does not cover; it masks them.
+        # The chain rewrites a follow-up ("그거 어디서 신청해요?") with the program the dialogue remembers,
+        # or else from the earlier turns (it masks them).
         history = history_from_events(tracker.events)
+        program = tracker.get_slot("program")
         metadata = tracker.latest_message.get("metadata") or {}
         if self._streams is not None and metadata.get("stream") is True:
-            await self._answer_streaming(dispatcher, query, history, self._streams)
+            await self._answer_streaming(dispatcher, text, history, program, self._streams)
             return []
         # A generated answer can take seconds: keep the action server's event loop free meanwhile.
-        answer = await asyncio.to_thread(self._service.answer, query, history=history)
+        answer = await asyncio.to_thread(self._service.answer, text, history=history, program=program)
         utter_answer(dispatcher, answer)
         return []
 
     async def _answer_streaming(
-        self, dispatcher: CollectingDispatcher, query: str, history: list[Turn], streams: AnswerStreams
+        self, dispatcher: CollectingDispatcher, text: str, history: list[Turn], program: str | None, streams: AnswerStreams
     ) -> None:
         """FAQ and "not found" answers reply at once; a generated one replies with the id of its stream."""
-        events = self._service.stream(query, history=history)
+        events = self._service.stream(text, history=history, program=program)
         first = await asyncio.to_thread(next, events)
         if first.kind == "generating" and (stream_id := streams.start(events)):
             dispatcher.utter_message(json_message={"stream": stream_id, "mode": "generated"})

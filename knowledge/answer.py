@@ -148,19 +148,24 @@ class KnowledgeService:
         text = " ".join(_entry_text(h) for h in hits[:3])
         return self.coverage(question, text) >= self.settings.generate_min_coverage
 
-    def answer(self, question: str, *, history: Sequence[Turn] = (), on_date: date | None = None) -> Answer:
+    def answer(
+        self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
+    ) -> Answer:
         """Answer a citizen's question from the knowledge base.
 
         Args:
             question: the citizen's message.
             history: earlier ``(speaker, text)`` turns, oldest first, to rewrite follow-ups.
+            program: the welfare program the dialogue remembers ("그거 어디서 신청해요?" is about it).
             on_date: the day whose valid knowledge applies (default today).
         """
-        return self.chain.invoke(question, history=history, on_date=on_date)[0]
+        return self.chain.invoke(question, history=history, program=program, on_date=on_date)[0]
 
-    def stream(self, question: str, *, history: Sequence[Turn] = (), on_date: date | None = None) -> Iterator[AnswerEvent]:
-        """Answer as events (checked text deltas, then the final answer) for channels that stream."""
-        return self.chain.stream(question, history=history, on_date=on_date)
+    def stream(
+        self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
+    ) -> Iterator[AnswerEvent]:
+        """Answer as events (``generating``, checked text deltas, then the final answer) for channels that stream."""
+        return self.chain.stream(question, history=history, program=program, on_date=on_date)
 
     def warm_up(self) -> None:
         """Load the analyzer, the embedding model and the language model before traffic arrives."""

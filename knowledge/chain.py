@@ -103,6 +103,7 @@ class _State:
     history: Sequence[Turn]
     on_date: date | None
     trace: Trace
+    program: str | None = None
     standalone: str = ""
     hits: list[Hit] = field(default_factory=list)
     answer: Answer | None = None
@@ -114,8 +115,14 @@ def is_follow_up(question: str, topics: Sequence[str]) -> bool:
     return not any(t in question for t in topics) and bool(_REFERS_BACK.search(question))
 
 
-def rule_rewrite(question: str, history: Sequence[Turn], topics: Sequence[str]) -> str | None:
-    """Put the program the citizen last named in front of a follow-up ("그거 어디서" -> "기초연금 어디서")."""
+def rule_rewrite(question: str, history: Sequence[Turn], topics: Sequence[str], program: str | None = None) -> str | None:
+    """Put the program talked about in front of a follow-up ("그거 어디서" -> "기초연금 어디서").
+
+    ``program`` is the one the dialogue remembers (Rasa's slot, synonyms already resolved: 노인연금 ->
+    기초연금); without it, the last welfare term the citizen named in ``history``.
+    """
+    if program:
+        return f"{program} {_REFERS_BACK.sub('', question).strip()}".strip()
     for speaker, text in reversed(history):
         if speaker != "user":
             continue
@@ -249,7 +256,7 @@ class AnswerChain:
     def _rewrite(self, state: _State) -> _State:
         """Rewrite a question that points back ("그거 어디서 신청해요?") before retrieving."""
         state.standalone = state.question
-        if state.history and is_follow_up(state.question, self.topics):
+        if (state.history or state.program) and is_follow_up(state.question, self.topics):
             self._apply_rewrite(state)
         return state
 
@@ -258,7 +265,7 @@ class AnswerChain:
         rewritten = self._llm_rewrite(state.question, state.history) if self.settings.rewrite == "llm" else None
         if rewritten:
             state.standalone, state.trace.rewritten_by = rewritten, "llm"
-        elif ruled := rule_rewrite(state.question, state.history, self.topics):
+        elif ruled := rule_rewrite(state.question, state.history, self.topics, state.program):
             state.standalone, state.trace.rewritten_by = ruled, "rules"
         state.trace.standalone = state.standalone
         state.trace.rewrite_ms += (time.perf_counter() - start) * 1000
@@ -287,7 +294,7 @@ class AnswerChain:
         state.trace.standalone = state.standalone
         state.hits = self.service.search(state.standalone, on_date=state.on_date)
         elliptical = not any(t in state.question for t in self.topics)
-        if state.history and elliptical and state.trace.rewritten_by == "none":
+        if (state.history or state.program) and elliptical and state.trace.rewritten_by == "none":
             # "서류는요?" after talking about 기초연금: try the question with the program put back in,
             # and keep whichever retrieves better.
             original, hits = state.standalone, state.hits
@@ -318,12 +325,18 @@ class AnswerChain:
             primer = answer_prompt() | self.llm.bind(max_tokens=1)
             primer.invoke({"passages": format_passages([("안내", "준비")]), "question": "준비"})
 
-    def stream(self, question: str, *, history: Sequence[Turn] = (), on_date: date | None = None) -> Iterator[AnswerEvent]:
-        """Answer step by step; the last event is ``final`` with the :class:`Answer`."""
+    def stream(
+        self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
+    ) -> Iterator[AnswerEvent]:
+        """Answer step by step; the last event is ``final`` with the :class:`Answer`.
+
+        ``program`` is the welfare program the dialogue remembers, for follow-ups that only point back at it.
+        """
         start = time.perf_counter()
         masked = mask(normalize(question))
         trace = Trace(question=masked)
-        state = _State(masked, [(s, mask(t)) for s, t in history][-_MAX_HISTORY_TURNS:], on_date, trace)
+        history = [(s, mask(t)) for s, t in history][-_MAX_HISTORY_TURNS:]
+        state = _State(masked, history, on_date, trace, program=program or None)
         state = self.route.invoke(state)
         state.started = start
         if state.answer is None:
@@ -334,9 +347,11 @@ class AnswerChain:
         trace.total_ms = (time.perf_counter() - start) * 1000
         yield AnswerEvent("final", answer=state.answer, trace=trace)
 
-    def invoke(self, question: str, *, history: Sequence[Turn] = (), on_date: date | None = None) -> tuple[Answer, Trace]:
+    def invoke(
+        self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
+    ) -> tuple[Answer, Trace]:
         """The final answer and its trace."""
-        for event in self.stream(question, history=history, on_date=on_date):
+        for event in self.stream(question, history=history, program=program, on_date=on_date):
             if event.kind == "final" and event.answer is not None and event.trace is not None:
                 return event.answer, event.trace
         raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover

@@ -9,7 +9,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import ActionAnswerWelfare, contextual_query
+from actions.answer import ActionAnswerWelfare
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.server import build_actions
 from actions.streams import AnswerStreams
@@ -62,10 +62,14 @@ def test_follow_up_uses_the_program_from_earlier_turns(service: KnowledgeService
     assert message["custom"]["doc_id"] == "basic-pension-apply"
 
 
-def test_contextual_query_only_rewrites_back_references() -> None:
-    assert contextual_query("그거 어디서 신청해요?", "기초연금", mentioned=False) == "기초연금 그거 어디서 신청해요?"
-    assert contextual_query("아동수당 얼마예요?", "기초연금", mentioned=True) == "아동수당 얼마예요?"
-    assert contextual_query("주민센터 몇 시까지 해요?", "기초연금", mentioned=False) == "주민센터 몇 시까지 해요?"
+def test_a_program_named_by_a_synonym_is_remembered_for_follow_ups_and_new_programs_win(service: KnowledgeService) -> None:
+    events = [{"event": "user", "text": "노인연금 얼마예요?"}, {"event": "bot", "text": "월 349,700원이에요."}]
+    t = tracker("그거 어디서 신청해요?", program="기초연금")
+    t.events = [*events, {"event": "user", "text": "그거 어디서 신청해요?"}]
+    [message] = run(ActionAnswerWelfare(service), t)
+    assert message["custom"]["doc_id"] == "basic-pension-apply"
+    [message] = run(ActionAnswerWelfare(service), tracker("아동수당 얼마예요?", program="기초연금"))
+    assert message["custom"]["doc_id"] == "child-allowance-amount"
 
 
 def test_crisis_missed_by_nlu_is_still_caught(service: KnowledgeService) -> None:

@@ -148,6 +148,8 @@ def test_follow_up_helpers() -> None:
     assert not is_follow_up("아동수당 그거 어디서 신청해요?", topics)
     assert rule_rewrite("거기 서류는요?", [("user", "아동수당 얼마예요?"), ("bot", "기초연금 말고요")], topics) == "아동수당 서류는요?"
     assert rule_rewrite("그거요?", [("bot", "기초연금")], topics) is None
+    # The program the dialogue remembers (synonyms resolved by NLU) comes before words in earlier turns.
+    assert rule_rewrite("그거 어디서 해요?", [("user", "아동수당 얼마예요?")], topics, "기초연금") == "기초연금 어디서 해요?"
 
 
 def test_history_comes_from_user_and_bot_events_without_the_latest_message() -> None:
