@@ -498,3 +498,26 @@ def test_main_flow_against_the_real_stack(page: Page, stack: RunningStack) -> No
     shutil.copyfile(shot, ROOT / "docs" / "widget-phone.png")
     db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
     assert db.execute("SELECT rating FROM feedback WHERE sender_id LIKE 'web:w-%'").fetchall() == [("up",)]
+
+
+def test_a_generated_answer_streams_in_the_widget_against_the_real_stack(page: Page, stack: RunningStack) -> None:
+    """The in-process model writes the answer; the widget shows a streaming bubble, then the final message."""
+    from playwright.sync_api import expect
+
+    open_widget(page, stack.web)
+    page.evaluate(
+        """() => {
+          const log = document.querySelector('#bokji-widget').shadowRoot.querySelector('.bw-log');
+          window.__streaming = false;
+          new MutationObserver(() => { if (log.querySelector('.bw-streaming')) window.__streaming = true; })
+            .observe(log, { childList: true, subtree: true });
+        }"""
+    )
+    page.get_by_label("질문 입력").fill("의료급여 선정기준은 몇 퍼센트인가요?")
+    page.keyboard.press("Enter")
+    answer = bots(page).nth(1)
+    expect(answer.locator(".bw-sources a").first).to_be_visible(timeout=60000)
+    expect(answer).not_to_have_class(re.compile("bw-streaming"))
+    assert page.evaluate("() => window.__streaming"), "the answer was shown as a streaming bubble first"
+    expect(answer.locator(".bw-text .bw-sr")).to_contain_text("[1]")
+    expect(answer.locator(".bw-text .bw-sr")).to_contain_text("129")
