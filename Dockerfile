@@ -3,7 +3,8 @@
 #   docker build --target rasa -t bokji-rasa .   # Rasa 3.6 server (Python 3.10), model trained at build time
 #   docker build --target app  -t bokji-app  .   # web app (8000) and action server (5055), Python 3.11
 # Run: bokji-app twice (`python -m channels` and `python -m actions`) plus bokji-rasa, with
-#   BOKJI_ACTION_URL=http://actions:5055/webhook on rasa and BOKJI_RASA_URL=http://rasa:5005 on the web app.
+#   BOKJI_ACTION_URL=http://actions:5055/webhook on rasa, and BOKJI_RASA_URL=http://rasa:5005 and
+#   BOKJI_ACTIONS_URL=http://actions:5055 (health checks, streamed answers) on the web app.
 
 FROM python:3.10-slim AS rasa
 ENV PYTHONPATH=/srv RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 \

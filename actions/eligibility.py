@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -195,7 +196,8 @@ class ActionCheckEligibility(Action):
             dispatcher.utter_message(
                 text=f"{program}은(는) 아직 모의 계산을 지원하지 않아요. 대신 받을 수 있는 조건을 안내해 드릴게요."
             )
-            utter_answer(dispatcher, self._service.answer(f"{program} 받을 수 있는 조건"))
+            # The answer can take seconds (model); keep the action server's loop (and answer streams) running.
+            utter_answer(dispatcher, await asyncio.to_thread(self._service.answer, f"{program} 받을 수 있는 조건"))
             return reset_events()
         dispatcher.utter_message(
             text=explain(result) + "\n\n신청 방법도 안내해 드릴까요?",
@@ -225,7 +227,7 @@ class ActionExplainApplication(Action):
     ) -> list[dict[str, Any]]:
         """Answer "어디서 어떻게 신청하나요" for the remembered program."""
         program = tracker.get_slot("program") or "복지 제도"
-        utter_answer(dispatcher, self._service.answer(f"{program}은 어디서 어떻게 신청하나요?"))
+        utter_answer(dispatcher, await asyncio.to_thread(self._service.answer, f"{program}은 어디서 어떻게 신청하나요?"))
         return []
 
 

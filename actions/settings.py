@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from knowledge.settings import ProcessSettings
 
@@ -19,3 +19,14 @@ class ActionServerSettings(ProcessSettings):
     stream_idle_timeout_s: float = Field(
         40.0, gt=0, description="A stream reader gives up after this long without an event (the model deadline is shorter)"
     )
+
+    @model_validator(mode="after")
+    def _stream_outlasts_the_model(self) -> ActionServerSettings:
+        """A stream reader must not give up while the model is still within its deadlines."""
+        llm = self.knowledge.llm
+        if self.stream_idle_timeout_s <= llm.timeout_s + llm.rewrite_timeout_s:
+            raise ValueError(
+                f"BOKJI_STREAM_IDLE_TIMEOUT_S ({self.stream_idle_timeout_s:g}) must be larger than "
+                f"BOKJI_KNOWLEDGE__LLM__TIMEOUT_S + REWRITE_TIMEOUT_S ({llm.timeout_s + llm.rewrite_timeout_s:g})"
+            )
+        return self

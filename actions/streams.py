@@ -95,7 +95,8 @@ def add_stream_route(app: Sanic, streams: AnswerStreams, idle_timeout_s: float) 
         while True:
             events, closed = log.wait(seen, 0)
             for event in events:
-                await response.send(json.dumps(event, ensure_ascii=False) + "\n")
+                # ASCII escapes: a U+2028 in an answer must not split the line for the reader.
+                await response.send(json.dumps(event) + "\n")
             seen += len(events)
             if closed:  # the snapshot was taken closed: nothing follows what was just sent
                 break

@@ -6,7 +6,7 @@ from flask import Flask
 
 from channels import api, kakao, web, widget
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
-from channels.conversation import Conversation
+from channels.conversation import STREAM_ABANDONED, Conversation
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
 from channels.rasa_client import DialogueEngine, RasaClient
 from channels.settings import AppSettings
@@ -30,6 +30,8 @@ def create_app(
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     transcripts = TranscriptStore(settings.data_dir / "conversations.sqlite3")
+    # Answers that were streaming when the app last stopped will never be completed by anyone.
+    transcripts.close_abandoned_streams(STREAM_ABANDONED)
     engine = engine or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
     if settings.widget.streaming and streams is None:
         streams = ActionServerStreams(settings.actions_url, settings.widget.stream_timeout_s)

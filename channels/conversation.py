@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # What a streamed answer's turn says until its final text is recorded (also what history shows meanwhile).
 STREAM_PLACEHOLDER = "답변을 작성하고 있어요. 잠시만 기다려 주세요."
+# What it says if the web app stopped before the answer was recorded.
+STREAM_ABANDONED = "죄송해요. 이 답변은 끝까지 작성하지 못했어요. 같은 질문을 다시 보내 주세요."
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def _join_split_parts(messages: list[BotMessage], whole: Any) -> None:
     """Replace the last messages by one when they are ``whole`` split at blank lines (as Rasa's REST channel does)."""
     if not isinstance(whole, str):
         return
-    parts = whole.strip().split("\n\n")
+    parts = [part for part in whole.strip().split("\n\n") if part]  # from_rasa skips empty texts
     if len(parts) > 1 and len(messages) >= len(parts) and [m.text for m in messages[-len(parts) :]] == parts:
         last = messages[-1]
         del messages[-len(parts) :]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from knowledge.settings import PROJECT_ROOT, ProcessSettings
 
@@ -63,3 +63,14 @@ class AppSettings(ProcessSettings):
     data_dir: Path = Field(PROJECT_ROOT / "var", description="Transcripts and handoffs database folder")
     widget: WidgetSettings = Field(default_factory=WidgetSettings)
     kakao: KakaoSettings = Field(default_factory=KakaoSettings)
+
+    @model_validator(mode="after")
+    def _stream_outlasts_the_model(self) -> AppSettings:
+        """A streamed answer is silent while the model reads its prompt: the wait must outlast the model's deadlines."""
+        llm = self.knowledge.llm
+        if self.widget.stream_timeout_s <= llm.timeout_s + llm.rewrite_timeout_s:
+            raise ValueError(
+                f"BOKJI_WIDGET__STREAM_TIMEOUT_S ({self.widget.stream_timeout_s:g}) must be larger than "
+                f"BOKJI_KNOWLEDGE__LLM__TIMEOUT_S + REWRITE_TIMEOUT_S ({llm.timeout_s + llm.rewrite_timeout_s:g})"
+            )
+        return self

@@ -69,6 +69,16 @@ class TranscriptStore:
                 (text, json.dumps(meta, ensure_ascii=False), turn_id),
             )
 
+    def close_abandoned_streams(self, text: str) -> int:
+        """Give every placeholder still waiting for a streamed answer ``text`` instead (at start-up: no one will complete it)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE turns SET text = ?, meta = json_set(json_remove(meta, '$.streaming', '$.stream'), '$.degraded', json('true')) "
+                "WHERE role = 'bot' AND json_extract(meta, '$.streaming') = 1",
+                (text,),
+            )
+        return cursor.rowcount
+
     def open_handoff(self, sender_id: str, reason: str, urgent: bool) -> None:
         """Queue the chat for staff unless it is already waiting."""
         with self._lock:

@@ -65,7 +65,9 @@ def stream_lines(session_id: str, reply: ChatReply, idle_timeout_s: float) -> It
 
 
 def _line(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False) + "\n"
+    # Characters some line readers treat as line breaks are escaped, so one object is always one line.
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085") + "\n"
 
 
 def render_turn(turn: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,10 @@
     script ? script.src : location.href).href;
   const TITLE = (script && script.getAttribute("data-title")) || "복지 안내 챗봇";
   const TIMEOUT_MS = 30000;
+  // A streamed answer that sends nothing for this long is looked up in the history instead.
+  const STREAM_IDLE_MS = 60000;
+  const RECORDED_POLL_MS = 3000;
+  const RECORDED_TRIES = 20;
   const HUMAN_PAYLOAD = "/request_human";
   // On a shared computer (library, 주민센터 kiosk) the next person must not see this conversation.
   const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
@@ -34,7 +38,7 @@
     placeholder: "무엇이 궁금하세요?",
     privacy: "주민등록번호, 전화번호 같은 개인정보는 적지 말아 주세요.",
     typing: "답변을 준비하고 있어요",
-    writing: "답변을 쓰고 있어요",
+    writing: "답변을 작성하고 있어요",
     you: "나: ",
     bot: "챗봇: ",
     source: "출처: ",
@@ -308,18 +312,36 @@
     let shown = "";
     return {
       done: false,
+      attached() { return item.isConnected; },
       delta(text) { shown += text; visible.textContent = shown; scrollToEnd(); },
       reset() { shown = ""; visible.textContent = ""; },
       finish(message) {
         this.done = true;
         renderBot(message, !shown, (final) => item.replaceWith(final));
       },
-      fail(retry) {
+      fail(retry, quiet) {
         this.done = true;
         item.remove();
-        addNotice(TEXT.failed, retry);
+        if (!quiet) addNotice(TEXT.failed, retry);
       }
     };
+  }
+
+  // The server records a streamed answer even when this page stopped reading it: look it up in the
+  // history a few times before giving up (a reload mid-answer, or a stream cut off on the way).
+  function awaitRecorded(id, bubble, retry, tries) {
+    window.setTimeout(() => {
+      if (bubble.done || !bubble.attached()) return;  // answered meanwhile, or "새 대화" cleared the screen
+      request("GET", "api/v1/history?session_id=" + encodeURIComponent(session))
+        .then(readJson)
+        .then(({ res, body }) => {
+          const found = res.ok && body && Array.isArray(body.messages) ? body.messages.find((m) => m.id === id && m.role === "bot") : null;
+          if (found && !found.streaming) bubble.finish(found);
+          else if (tries > 1) awaitRecorded(id, bubble, retry, tries - 1);
+          else bubble.fail(retry);
+        })
+        .catch(() => (tries > 1 ? awaitRecorded(id, bubble, retry, tries - 1) : bubble.fail(retry)));
+    }, RECORDED_POLL_MS);
   }
 
   function addNotice(text, retry) {
@@ -371,7 +393,8 @@
   }
 
   // Streaming needs fetch's readable body; older browsers get the whole reply at once.
-  const canStream = typeof window.ReadableStream === "function" && typeof window.TextDecoder === "function";
+  const canStream = typeof window.TextDecoder === "function" && typeof window.Response === "function" &&
+    "body" in window.Response.prototype && typeof window.ReadableStream === "function";
 
   function showReply(res, body, retry) {
     setBusy(false);
@@ -386,10 +409,7 @@
 
   // NDJSON: a "reply" line with the messages, then "delta" / "reset" / "final" lines per streamed answer.
   function readStream(res, retry) {
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
     const bubbles = {};
-    let buffer = "";
     let replied = false;
     const handle = (line) => {
       if (!line.trim()) return;
@@ -408,21 +428,35 @@
         else if (event.type === "final" && event.message) bubble.finish(event.message);
       }
     };
+    // Ended early: an answer still open is fetched from the history once the server has recorded it.
     const end = (failed) => {
       setBusy(false);
-      const open = Object.values(bubbles).filter((b) => !b.done);
-      open.forEach((b) => b.fail(retry));
+      Object.keys(bubbles).forEach((id) => {
+        if (!bubbles[id].done) awaitRecorded(Number(id), bubbles[id], retry, RECORDED_TRIES);
+      });
       if (!replied) addNotice(failed ? TEXT.offline : TEXT.failed, retry);
     };
-    const pump = () => reader.read().then(({ value, done }) => {
-      buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
-      const lines = buffer.split("\n");
-      buffer = done ? "" : lines.pop();
-      lines.forEach(handle);
-      if (done) { end(false); return null; }
-      return pump();
-    });
-    return pump().catch(() => end(true));
+    if (!res.body) {  // a body that cannot be read as it comes: all lines at the end
+      return res.text().then((text) => { text.split("\n").forEach(handle); end(false); }).catch(() => end(true));
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let idle = null;
+    const stop = () => { window.clearTimeout(idle); reader.cancel().catch(() => null); };
+    const pump = () => {
+      window.clearTimeout(idle);
+      idle = window.setTimeout(stop, STREAM_IDLE_MS);
+      return reader.read().then(({ value, done }) => {
+        buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+        const lines = buffer.split("\n");
+        buffer = done ? "" : lines.pop();
+        lines.forEach(handle);
+        if (done) { window.clearTimeout(idle); end(false); return null; }
+        return pump();
+      });
+    };
+    return pump().catch(() => { stop(); end(true); });
   }
 
   function deliver(text, shown) {
@@ -434,7 +468,7 @@
     request("POST", "api/v1/widget/chat", body)
       .then((res) => {
         const type = res.headers.get("Content-Type") || "";
-        if (res.body && type.indexOf("application/x-ndjson") === 0) return readStream(res, retry);
+        if (type.indexOf("application/x-ndjson") === 0) return readStream(res, retry);
         return readJson(res).then(({ res, body }) => showReply(res, body, retry));
       })
       .catch(() => {
@@ -463,7 +497,11 @@
       .then(readJson)
       .then(({ res, body }) => {
         if (!res.ok || !body || !Array.isArray(body.messages)) throw new Error("history");
-        body.messages.forEach((m) => (m.role === "citizen" ? addCitizen(m.text) : addBot(m, false)));
+        body.messages.forEach((m) => {
+          if (m.role === "citizen") addCitizen(m.text);
+          else if (m.streaming) awaitRecorded(m.id, addStreaming(), null, RECORDED_TRIES);
+          else addBot(m, false);
+        });
         scrollToEnd();
       })
       .catch(() => addNotice(TEXT.historyFailed));

@@ -6,12 +6,14 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionAnswerWelfare
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.server import build_actions
+from actions.settings import ActionServerSettings
 from actions.streams import AnswerStreams
 from knowledge.answer import KnowledgeService
 from tests.unit.fakes import ScriptedChat
@@ -155,3 +157,8 @@ def test_a_finished_stream_expires(build: Any) -> None:
     assert log is not None and list(log.follow(10))[-1]["event"] == "final"
     time.sleep(0.3)
     assert streams.get(stream_id) is None
+
+
+def test_a_stream_reader_timeout_shorter_than_the_model_deadline_is_refused() -> None:
+    with pytest.raises(ValueError, match="BOKJI_STREAM_IDLE_TIMEOUT_S"):
+        ActionServerSettings(stream_idle_timeout_s=10)

@@ -130,9 +130,12 @@ def test_an_answer_rasa_split_at_blank_lines_stays_one_message_with_its_sources(
         {"text": "의료급여 선정기준은 40%예요 [1]."},  # Rasa's REST channel splits texts without buttons
         {"text": "※ 안내 자료를 바탕으로 정리한 답변이에요."},
         {"custom": {"text": whole, "sources": [source], "mode": "generated"}},
+        {"text": "첫 줄"},
+        {"text": "둘째 줄"},  # "첫 줄\n\n\n\n둘째 줄": the empty part between gives no message
+        {"custom": {"text": "첫 줄\n\n\n\n둘째 줄", "sources": [], "mode": "faq"}},
     ]
     messages = post(client, {"session_id": "t4", "text": "의료급여 기준"}).get_json()["messages"]
-    assert [m["text"] for m in messages] == ["먼저 안내해 드릴게요.", whole]
+    assert [m["text"] for m in messages] == ["먼저 안내해 드릴게요.", whole, "첫 줄\n\n\n\n둘째 줄"]
     assert messages[0]["sources"] == [] and messages[1]["sources"] == [source]
 
 

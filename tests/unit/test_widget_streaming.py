@@ -15,9 +15,10 @@ from flask.testing import FlaskClient
 
 from channels.answer_streams import StreamUnavailableError
 from channels.app import create_app
-from channels.conversation import STREAM_PLACEHOLDER
+from channels.conversation import STREAM_ABANDONED, STREAM_PLACEHOLDER
 from channels.settings import AppSettings, WidgetSettings
 from channels.transcripts import TranscriptStore
+from knowledge.settings import KnowledgeSettings, LlmSettings
 from tests.unit.fakes import SOURCE, ScriptedRasa
 
 FIRST = "기초연금은 월 349,700원까지 받을 수 있어요 [1]."
@@ -64,8 +65,7 @@ def streams() -> ScriptedStreams:
 
 @pytest.fixture
 def app(tmp_path: Path, rasa: ScriptedRasa, streams: ScriptedStreams) -> Flask:
-    settings = AppSettings(data_dir=tmp_path, widget=WidgetSettings(stream_timeout_s=5))
-    return create_app(settings, engine=rasa, streams=streams)
+    return create_app(AppSettings(data_dir=tmp_path), engine=rasa, streams=streams)
 
 
 @pytest.fixture
@@ -183,3 +183,23 @@ def test_streaming_can_be_switched_off(tmp_path: Path, rasa: ScriptedRasa, strea
     response = client.post("/api/v1/widget/chat", json={"session_id": "w-10", "text": "기초연금", "stream": True})
     assert rasa.metadata == [None]
     assert [json.loads(line)["type"] for line in response.get_data(as_text=True).splitlines()] == ["reply"]
+
+
+def test_an_answer_left_unfinished_by_a_restart_says_so_after_the_restart(tmp_path: Path, rasa: ScriptedRasa) -> None:
+    held = ScriptedStreams()
+    held.gate = threading.Event()  # never opened: the app "stops" mid-answer
+    client = create_app(AppSettings(data_dir=tmp_path), engine=rasa, streams=held).test_client()
+    response = client.post("/api/v1/widget/chat", json={"session_id": "w-11", "text": "기초연금?", "stream": True}, buffered=False)
+    response.close()
+    restarted = create_app(AppSettings(data_dir=tmp_path), engine=rasa, streams=ScriptedStreams()).test_client()
+    [_, bot] = restarted.get("/api/v1/history?session_id=w-11").get_json()["messages"]
+    assert bot["text"] == STREAM_ABANDONED and bot["streaming"] is False
+    held.gate.set()
+
+
+def test_a_stream_timeout_shorter_than_the_model_deadline_is_refused_at_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="BOKJI_WIDGET__STREAM_TIMEOUT_S"):
+        AppSettings(data_dir=tmp_path, widget=WidgetSettings(stream_timeout_s=10))
+    slow_model = KnowledgeSettings(llm=LlmSettings(timeout_s=60))
+    with pytest.raises(ValueError, match="must be larger"):
+        AppSettings(data_dir=tmp_path, knowledge=slow_model)
