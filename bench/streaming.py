@@ -1,8 +1,8 @@
 """What a citizen waits for in the widget, streamed or not (``make bench-streaming``).
 
-Starts the real stack (``bokji run``: Rasa, action server with the in-process model, web app) on
-spare ports, with FAQ mode off so the model writes every answer it may, and asks the answerable
-questions of ``bench/data/answers_dev.yaml`` through ``POST /api/v1/widget/chat``:
+Starts the real stack (:class:`bokji.supervisor.Stack`, what ``make run`` starts: Rasa, the action
+server with the in-process model, the web app) on spare ports, with FAQ mode off so the model writes
+every answer it may, and asks the answerable questions of ``bench/data/answers_dev.yaml`` through ``POST /api/v1/widget/chat``:
 
 - streamed (``"stream": true``): when the turn is answered (the bubble appears), when the first
   checked sentence shows, and when the final message (with sources) arrives;
@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,29 +27,24 @@ import httpx
 import yaml
 
 from bench.machine import machine
+from bokji.supervisor import Stack, StackError, stack_env
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "answers_dev.yaml"
 RESULTS = Path(__file__).parent / "results"
 PORTS = (25105, 25155, 28100)
 
 
-def start_stack(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    """``bokji run`` on spare ports with FAQ mode off; returns the process and the web URL once all three are up."""
-    env = dict(os.environ, BOKJI_DATA_DIR=str(data_dir), BOKJI_KNOWLEDGE__RETRIEVAL__FAQ_MIN_DENSE="1.0", PYTHONUNBUFFERED="1")
-    rasa, actions, web = PORTS
-    log_path = data_dir / "run.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bokji", "run", "--rasa-port", str(rasa), "--actions-port", str(actions), "--web-port", str(web)],
-        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 420
-    while "Press Ctrl-C" not in log_path.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("the stack did not start:\n" + log_path.read_text()[-3000:])
-        time.sleep(1)
-    return process, f"http://127.0.0.1:{web}"
+def start_stack(data_dir: Path) -> Stack:
+    """The stack ``make run`` starts, on spare ports with FAQ mode off, running once all three are healthy."""
+    env = stack_env("127.0.0.1", PORTS, data_dir)
+    env["BOKJI_KNOWLEDGE__RETRIEVAL__FAQ_MIN_DENSE"] = "1.0"
+    stack = Stack(ports=PORTS, log_dir=data_dir / "log", env=env, say=lambda line: None)
+    try:
+        stack.start(timeout_s=420)
+    except StackError:
+        stack.stop()
+        raise
+    return stack
 
 
 def ask_streamed(web: str, session: str, question: str) -> dict[str, Any] | None:
@@ -149,7 +140,8 @@ def main() -> None:
     args = parser.parse_args()
     questions = [item["question"] for item in yaml.safe_load(DATA.read_text(encoding="utf-8"))["answerable"]]
     with tempfile.TemporaryDirectory(prefix="bokji-bench-") as tmp:
-        process, web = start_stack(Path(tmp))
+        stack = start_stack(Path(tmp))
+        web = stack.url("web")
         try:
             rows: list[dict[str, Any]] = []
             skipped = 0
@@ -165,8 +157,7 @@ def main() -> None:
             for i, row in enumerate(rows):
                 row["whole_s"] = ask_whole(web, f"bench-w{i}", row["question"])
         finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=90)
+            stack.stop()
     report = {"machine": machine(), "skipped": skipped, "summary": summarize(rows), "answers": rows}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "streaming.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
