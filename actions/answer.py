@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import itertools
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.render import utter_answer
 from actions.streams import AnswerStreams
-from knowledge.answer import Answer, KnowledgeService
-from knowledge.chain import AnswerEvent, Turn, history_from_events
+from knowledge.answer import KnowledgeService
+from knowledge.chain import Turn, final_answer, history_from_events
 from knowledge.safety import crisis_reply, is_crisis
 
 
@@ -56,13 +56,6 @@ class ActionAnswerWelfare(Action):
         if first.kind == "generating" and (stream_id := streams.start(events)):
             dispatcher.utter_message(json_message={"stream": stream_id, "mode": "generated"})
             return
-        answer = first.answer if first.kind == "final" and first.answer else await asyncio.to_thread(_final_answer, events)
+        # Not generated, or too many streams open: the whole answer, as for a channel that does not stream.
+        answer, _ = await asyncio.to_thread(final_answer, itertools.chain([first], events))
         utter_answer(dispatcher, answer)
-
-
-def _final_answer(events: Iterator[AnswerEvent]) -> Answer:
-    """Wait for the end of an answer's events (when no more streams may be opened)."""
-    for event in events:
-        if event.kind == "final" and event.answer is not None:
-            return event.answer
-    raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover

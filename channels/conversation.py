@@ -5,8 +5,9 @@ Channels differ only in how they parse requests and render replies; everything b
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -100,7 +101,7 @@ class StreamUpdate:
 class ChatReply:
     """Everything the bot answered to one citizen message.
 
-    ``streams`` maps the turn id of each placeholder message (``streaming`` in its meta) to the updates
+    ``streams`` maps the turn id of each placeholder message (one with a ``stream_id``) to the updates
     of its answer; the transcript gets the final text whether or not anyone reads them.
     """
 
@@ -206,12 +207,12 @@ class Conversation:
         streams: dict[int, EventLog[StreamUpdate]] = {}
         for message in messages:
             if message.stream_id is not None:
-                message = replace(message, text=STREAM_PLACEHOLDER, meta={**message.meta, "streaming": True})
+                message = replace(message, text=STREAM_PLACEHOLDER)
             turn_id = self._transcripts.add_turn(sender_id, "bot", message.text, message.record_meta(degraded))
             message = replace(message, turn_id=turn_id)
             if message.stream_id is not None:
                 updates: EventLog[StreamUpdate] = EventLog()
-                failed = self._stream_failed(sender_id, message, masked)
+                failed = functools.partial(self._fail_stream, sender_id, message, masked)
                 produce_in_background(self._follow(sender_id, message, masked), updates, failed, name="answer-follow")
                 if not streaming:  # nobody reads the updates: wait for the final message
                     message = _final_update(updates, self._stream_timeout_s) or message
@@ -242,22 +243,15 @@ class Conversation:
         except StreamUnavailableError as exc:
             logger.error("answer stream for %s failed: %s", sender_id, exc)
         if final is None:
-            yield self._stream_failed(sender_id, placeholder, text)(None)
+            yield self._fail_stream(sender_id, placeholder, text)
             return
         yield self._complete(sender_id, replace(final, turn_id=placeholder.turn_id), degraded=False)
 
-    def _stream_failed(
-        self, sender_id: str, placeholder: BotMessage, text: str
-    ) -> Callable[[BaseException | None], StreamUpdate]:
-        """What a stream that broke off ends with: the apology of an unavailable bot, recorded."""
-
-        def failed(exc: BaseException | None) -> StreamUpdate:
-            if exc is not None:
-                logger.error("following the answer stream for %s failed: %s", sender_id, exc)
-            message = replace(self._offline_reply(text), turn_id=placeholder.turn_id)
-            return self._complete(sender_id, message, degraded=True)
-
-        return failed
+    def _fail_stream(self, sender_id: str, placeholder: BotMessage, text: str, exc: BaseException | None = None) -> StreamUpdate:
+        """End a stream that broke off with the apology of an unavailable bot, recorded in place of the placeholder."""
+        if exc is not None:
+            logger.error("following the answer stream for %s failed: %s", sender_id, exc)
+        return self._complete(sender_id, replace(self._offline_reply(text), turn_id=placeholder.turn_id), degraded=True)
 
     def _complete(self, sender_id: str, message: BotMessage, *, degraded: bool) -> StreamUpdate:
         assert message.turn_id is not None

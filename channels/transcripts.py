@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS turns (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS turns_sender ON turns(sender_id, id);
+-- Placeholders of streamed answers: start-up finds the abandoned ones without reading every turn.
+CREATE INDEX IF NOT EXISTS turns_streaming ON turns(id) WHERE json_extract(meta, '$.stream') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS handoffs (
     id INTEGER PRIMARY KEY,
     sender_id TEXT NOT NULL,
@@ -73,8 +75,8 @@ class TranscriptStore:
         """Give every placeholder still waiting for a streamed answer ``text`` instead (at start-up: no one will complete it)."""
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE turns SET text = ?, meta = json_set(json_remove(meta, '$.streaming', '$.stream'), '$.degraded', json('true')) "
-                "WHERE role = 'bot' AND json_extract(meta, '$.streaming') = 1",
+                "UPDATE turns SET text = ?, meta = json_set(json_remove(meta, '$.stream'), '$.degraded', json('true')) "
+                "WHERE json_extract(meta, '$.stream') IS NOT NULL",
                 (text,),
             )
         return cursor.rowcount

@@ -41,7 +41,7 @@ def render_message(message: BotMessage, feedback: str | None = None) -> dict[str
         **message.as_json(),
         "handoff": message.handoff is not None,
         "feedback": feedback,
-        "streaming": bool(message.meta.get("streaming")),
+        "streaming": message.stream_id is not None,
     }
 
 

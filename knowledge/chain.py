@@ -16,7 +16,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -108,6 +108,14 @@ class _State:
     hits: list[Hit] = field(default_factory=list)
     answer: Answer | None = None
     started: float = field(default_factory=time.perf_counter)
+
+
+def final_answer(events: Iterable[AnswerEvent]) -> tuple[Answer, Trace]:
+    """Read an answer's events to the end: the final answer and its trace."""
+    for event in events:
+        if event.kind == "final" and event.answer is not None and event.trace is not None:
+            return event.answer, event.trace
+    raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover
 
 
 def is_follow_up(question: str, topics: Sequence[str]) -> bool:
@@ -351,10 +359,7 @@ class AnswerChain:
         self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
     ) -> tuple[Answer, Trace]:
         """The final answer and its trace."""
-        for event in self.stream(question, history=history, program=program, on_date=on_date):
-            if event.kind == "final" and event.answer is not None and event.trace is not None:
-                return event.answer, event.trace
-        raise RuntimeError("the answer chain ended without an answer")  # pragma: no cover
+        return final_answer(self.stream(question, history=history, program=program, on_date=on_date))
 
     # -- generation ----------------------------------------------------------------------------
     def _passages(self, hits: list[Hit]) -> list[tuple[str, str]]:
