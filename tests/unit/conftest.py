@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from knowledge.embeddings import E5Embeddings
 from knowledge.ingest import index_id, ingest_faqs
 from knowledge.settings import KnowledgeSettings, LlmSettings, RetrievalSettings
 from knowledge.store import SqliteStore
+from tests.unit.ollama_fake import FakeOllama
 
 # A slice of the real seed corpus: neighbours that a weak ranker would confuse.
 SUBSET = {
@@ -90,3 +92,11 @@ def build(
         return make_service(store, embeddings, analyzer, subset_entries, llm, **kwargs)
 
     return _build
+
+
+@pytest.fixture
+def ollama() -> Iterator[FakeOllama]:
+    fake = FakeOllama()
+    fake.start()
+    yield fake
+    fake.close()

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-
 import numpy as np
 import pytest
 
@@ -16,47 +10,7 @@ from knowledge.backends import build_embeddings, embedding_dim
 from knowledge.embeddings import E5Embeddings, FocusedQueryEmbeddings, as_matrix, as_vector, model_id_of
 from knowledge.ingest import index_id
 from knowledge.settings import EmbeddingSettings
-
-
-class FakeOllama:
-    """Answers POST /api/embed like Ollama: one vector per input, from a hash of the text (dimension 8)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                fake.requests.append({"path": self.path, **body})
-                if self.path != "/api/embed":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-                vectors = [np.random.default_rng(abs(hash(t)) % 2**32).normal(size=8).tolist() for t in inputs]
-                raw = json.dumps({"model": body["model"], "embeddings": vectors}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
-@pytest.fixture
-def ollama() -> Iterator[FakeOllama]:
-    fake = FakeOllama()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+from tests.unit.ollama_fake import FakeOllama
 
 
 def test_ollama_backend_embeds_in_batches_and_names_its_model(ollama: FakeOllama) -> None:
