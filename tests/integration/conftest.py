@@ -65,3 +65,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     assert process.returncode == 0, output[-2000:]
     assert "stopped." in output
     assert all(_port_free(p) for p in PORTS.values()), "a process outlived Ctrl-C"
+
+
+def reply_to(question: str) -> str:
+    """What a citizen would type when the bot asks something back (the real bot may run a short form)."""
+    if "나이" in question or "세이신가요" in question:
+        return "66세예요"
+    if "소득" in question:
+        return "월 50만 원 정도예요"
+    return "잘 모르겠어요"

@@ -20,20 +20,13 @@ from pydantic import SecretStr
 
 from channels.app import create_app
 from channels.settings import AppSettings, KakaoSettings
-from tests.integration.conftest import RunningStack
+from tests.integration.conftest import RunningStack, reply_to
 from tests.kakao_support import Receiver, assert_skill_response, skill_request
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "live-test-secret"
 KAKAO_LIMIT_S = 5.0
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -68,14 +61,6 @@ def texts(reply: dict[str, Any]) -> str:
 
 def cards(reply: dict[str, Any]) -> list[dict[str, Any]]:
     return [o["listCard"] for o in reply["template"]["outputs"] if "listCard" in o]
-
-
-def reply_to(question: str) -> str:
-    if "나이" in question or "세이신가요" in question:
-        return "66세예요"
-    if "소득" in question:
-        return "월 50만 원 정도예요"
-    return "잘 모르겠어요"
 
 
 def test_question_is_answered_with_a_source_card_and_forms_carry_over(

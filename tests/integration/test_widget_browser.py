@@ -25,7 +25,7 @@ from waitress.server import create_server
 
 from channels.app import create_app
 from channels.settings import AppSettings, WidgetSettings
-from tests.integration.conftest import RunningStack
+from tests.integration.conftest import RunningStack, reply_to
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -200,15 +200,6 @@ def open_widget(page: Page, url: str) -> None:
     expect(page.get_by_role("dialog", name="복지 안내 챗봇")).to_be_visible()
     expect(page.get_by_label("질문 입력")).to_be_focused()
     expect(bots(page).first).to_contain_text("안녕하세요")
-
-
-def reply_to(question: str) -> str:
-    """What a citizen would type when the bot asks something back (the real bot may run a short form)."""
-    if "나이" in question or "세이신가요" in question:
-        return "66세예요"
-    if "소득" in question:
-        return "월 50만 원 정도예요"
-    return "잘 모르겠어요"
 
 
 def ask_until_answered(page: Page, question: str, expected: str, timeout_ms: float) -> Locator:

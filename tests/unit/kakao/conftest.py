@@ -9,19 +9,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.kakao_support import Receiver, SlowRasa, make_app
+from tests.kakao_support import SlowRasa, make_app
 
 
 @pytest.fixture
 def rasa() -> SlowRasa:
     return SlowRasa()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture
