@@ -116,7 +116,7 @@ test-integration: $(VENV)/.installed browser
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy knowledge actions channels bokji
+	$(VENV)/bin/mypy knowledge actions channels bokji bench
 
 bench-retrieval: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.retrieval

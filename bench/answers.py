@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import socket
 import statistics
 import time
@@ -26,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from bench.machine import machine
 from knowledge.answer import Answer, KnowledgeService
 from knowledge.backends import build_service
 from knowledge.chain import Trace
@@ -179,17 +178,6 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "latency_by_mode": by_mode,
         "first_token_ms_p50": _pct([r["first_token_ms"] for r in written if r["first_token_ms"] is not None], 0.5),
         "tokens_per_s_p50": round(statistics.median(tokens_per_s), 1) if tokens_per_s else None,
-    }
-
-
-def machine() -> dict[str, str]:
-    """Where the numbers were measured."""
-    return {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": str(os.cpu_count()),
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"),
-        "load_avg_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import tempfile
@@ -26,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from bench.machine import machine
 from bench.synthetic import synthetic_records
 from knowledge.analyzer import make_analyzer
 from knowledge.answer import KnowledgeService
@@ -144,13 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     entries = load_faq_dir(settings.seed_dir)
     default_alpha = RetrievalSettings().alpha
     report: dict[str, Any] = {
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d"),
-        },
+        "machine": machine(),
         "questions": len(questions),
         "splits": {"dev": sum(split_of(i) == "dev" for i in range(len(questions))), "test": sum(split_of(i) == "test" for i in range(len(questions)))},
         "default_alpha": default_alpha,
@@ -183,7 +176,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("1k", json.dumps(scale["1k"]))
         if args.synthetic:
             records, embed_s = synthetic_records(entries, args.synthetic, embeddings, real=min(args.real, args.synthetic))
-            _, write_s = timed(lambda: [store.upsert(records[i : i + 2000]) for i in range(0, len(records), 2000)])
+
+            def write_all() -> None:
+                for i in range(0, len(records), 2000):
+                    store.upsert(records[i : i + 2000])
+
+            _, write_s = timed(write_all)
             report["ingest_chunks"] = {
                 "embedded": min(args.real, args.synthetic),
                 "embed_s": round(embed_s, 1),
