@@ -13,7 +13,8 @@ WORKDIR /srv
 COPY requirements/rasa.lock requirements/rasa.lock
 RUN python -m pip install --no-cache-dir -r requirements/rasa.lock
 # The tokenizer shares normalization and analysis with knowledge/ (these two light modules only).
-COPY knowledge/__init__.py knowledge/text.py knowledge/analyzer.py knowledge/
+COPY knowledge/__init__.py knowledge/
+COPY knowledge/korean/ knowledge/korean/
 COPY knowledge/seed/user_dict.tsv knowledge/seed/user_dict.tsv
 COPY bot/ bot/
 RUN cd bot && rasa train --fixed-model-name bokji --out models

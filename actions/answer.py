@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.render import utter_answer
 from actions.streams import AnswerStreams
-from knowledge.answer import KnowledgeService
-from knowledge.chain import Turn, final_answer, history_from_events
-from knowledge.safety import crisis_reply, is_crisis
+from knowledge.answering.chain import Turn, final_answer, history_from_events
+from knowledge.answering.service import KnowledgeService
+from knowledge.rules.crisis import crisis_reply, is_crisis
 
 
 class ActionAnswerWelfare(Action):

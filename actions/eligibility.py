@@ -13,9 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.render import HUMAN_BUTTON, utter_answer
-from knowledge.answer import KnowledgeService
-from knowledge.eligibility import SUPPORTED_PROGRAMS, Criteria, Household, check, explain, required_facts
-from knowledge.quantities import (
+from knowledge.answering.service import KnowledgeService
+from knowledge.korean.quantities import (
     parse_age,
     parse_child_age,
     parse_household_size,
@@ -23,6 +22,7 @@ from knowledge.quantities import (
     parse_income,
     particle,
 )
+from knowledge.rules.eligibility import SUPPORTED_PROGRAMS, Criteria, Household, check, explain, required_facts
 
 FORM_SLOTS = ("household_size", "monthly_income", "age", "household_type", "child_age")
 
@@ -70,7 +70,7 @@ def previous_value(tracker: Tracker, slot: str) -> Any:
 
 
 class ValidateEligibilityForm(FormValidationAction):
-    """Normalize each answer in one place (knowledge.quantities) and ask only what the program needs."""
+    """Normalize each answer in one place (knowledge.korean.quantities) and ask only what the program needs."""
 
     def name(self) -> str:
         """Same literal as domain.yml."""

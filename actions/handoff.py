@@ -8,9 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.render import utter_answer
-from knowledge.answer import Answer
-from knowledge.documents import Helpline
-from knowledge.safety import crisis_reply
+from knowledge.domain.answer import Answer
+from knowledge.domain.helpline import Helpline
+from knowledge.rules.crisis import crisis_reply
 
 
 def handoff_answer(helplines: dict[str, Helpline]) -> Answer:

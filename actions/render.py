@@ -6,7 +6,7 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from knowledge.answer import Answer
+from knowledge.domain.answer import Answer
 
 HUMAN_BUTTON = {"title": "상담원 연결", "payload": "/request_human"}
 

@@ -19,9 +19,9 @@ from actions.eligibility import (
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.settings import ActionServerSettings
 from actions.streams import AnswerStreams, add_stream_route
-from knowledge.answer import KnowledgeService
+from knowledge.answering.service import KnowledgeService
 from knowledge.backends import build_service
-from knowledge.eligibility import Criteria
+from knowledge.rules.eligibility import Criteria
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ answer cannot stream through it. For a channel that asks to stream (message meta
 ``{"stream": true}``), :class:`~actions.answer.ActionAnswerWelfare` hands the rest of the answer
 to :class:`AnswerStreams` and replies at once with ``{"stream": "<id>"}``; the web app then reads
 ``GET /streams/<id>`` on this server: one JSON object per line, ``delta`` / ``reset`` (checked text,
-see :class:`knowledge.chain.AnswerEvent`) and a last ``final`` (the message as Rasa would have sent
+see :class:`knowledge.answering.chain.AnswerEvent`) and a last ``final`` (the message as Rasa would have sent
 it) or ``error``.
 """
 
@@ -25,8 +25,8 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
 from actions.render import answer_message
-from knowledge.chain import AnswerEvent
-from knowledge.streaming import EventLog, produce_in_background
+from knowledge.answering.chain import AnswerEvent
+from knowledge.answering.streaming import EventLog, produce_in_background
 
 logger = logging.getLogger(__name__)
 

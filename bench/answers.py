@@ -25,11 +25,12 @@ from typing import Any
 import yaml
 
 from bench.machine import machine
-from knowledge.answer import Answer, KnowledgeService
+from knowledge.answering.chain import Trace
+from knowledge.answering.grounding import check_grounding, unsupported_facts
+from knowledge.answering.prompts import PROMPT_VERSION
+from knowledge.answering.service import KnowledgeService
 from knowledge.backends import build_service
-from knowledge.chain import Trace
-from knowledge.grounding import check_grounding, unsupported_facts
-from knowledge.prompts import PROMPT_VERSION
+from knowledge.domain.answer import Answer
 from knowledge.settings import ProcessSettings
 
 DATA = Path(__file__).parent / "data" / "answers_dev.yaml"

@@ -26,14 +26,14 @@ import yaml
 
 from bench.machine import machine
 from bench.synthetic import synthetic_records
-from knowledge.analyzer import make_analyzer
-from knowledge.answer import KnowledgeService
+from knowledge.answering.service import KnowledgeService
 from knowledge.backends import build_embeddings
-from knowledge.documents import load_faq_dir, load_helplines
-from knowledge.embeddings import FocusedQueryEmbeddings
-from knowledge.ingest import index_id, ingest
+from knowledge.ingestion.ingest import index_id, ingest
+from knowledge.ingestion.seed_files import load_faq_dir, load_helplines
+from knowledge.korean.analyzer import make_analyzer
+from knowledge.retrieval.embeddings import FocusedQueryEmbeddings
+from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import ProcessSettings, RetrievalSettings
-from knowledge.store import SqliteStore
 
 DATA = Path(__file__).parent / "data"
 RESULTS = Path(__file__).parent / "results"

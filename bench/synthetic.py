@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.chunking import split_sentences
-from knowledge.documents import FaqEntry
-from knowledge.embeddings import as_matrix
-from knowledge.records import KeywordFields, Record
+from knowledge.domain.faq import FaqEntry
+from knowledge.ingestion.chunking import split_sentences
+from knowledge.retrieval.embeddings import as_matrix
+from knowledge.retrieval.records import KeywordFields, Record
 
 _HEADINGS = ("지원 대상", "신청 방법", "구비 서류", "지원 내용", "유의 사항", "문의처", "선정 기준", "지급 방법")
 

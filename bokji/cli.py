@@ -13,15 +13,16 @@ from knowledge.settings import KnowledgeSettings, ProcessSettings
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
-    from knowledge.records import Hit, KnowledgeStore
+    from knowledge.domain.hit import Hit
+    from knowledge.retrieval.records import KnowledgeStore
 
 
 def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
     from knowledge.backends import build_embeddings, build_store
-    from knowledge.ingest import index_id, ingest
-    from knowledge.loaders import DocumentDefaults, load_knowledge
-    from knowledge.records import StoreMismatchError
-    from knowledge.store import SqliteStore
+    from knowledge.ingestion.ingest import index_id, ingest
+    from knowledge.ingestion.loaders import DocumentDefaults, load_knowledge
+    from knowledge.retrieval.records import StoreMismatchError
+    from knowledge.retrieval.sqlite_store import SqliteStore
 
     ks = settings.knowledge
     path: Path = args.path or ks.seed_dir
@@ -61,7 +62,7 @@ def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
 def _rebuilt_weaviate(ks: KnowledgeSettings, embeddings: Embeddings) -> KnowledgeStore:
     """Drop the Weaviate collection and create it for this embedding model."""
     from knowledge.backends import weaviate_store
-    from knowledge.ingest import index_id
+    from knowledge.ingestion.ingest import index_id
 
     store = weaviate_store(ks, embeddings)
     print(f"ingest: dropping Weaviate collection {store.name} to rebuild it for {index_id(embeddings)}")  # noqa: T201

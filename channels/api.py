@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from channels.conversation import Conversation
 from channels.rasa_client import probe
-from knowledge.store import SqliteStore
+from knowledge.retrieval.sqlite_store import SqliteStore
 
 bp = Blueprint("api", __name__)
 

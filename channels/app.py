@@ -11,7 +11,7 @@ from channels.kakao_delivery import CallbackPoster, KakaoDelivery
 from channels.rasa_client import DialogueEngine, RasaClient
 from channels.settings import AppSettings
 from channels.transcripts import TranscriptStore
-from knowledge.documents import load_helplines
+from knowledge.ingestion.seed_files import load_helplines
 
 
 def create_app(

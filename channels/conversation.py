@@ -14,10 +14,10 @@ from typing import Any, Literal
 from channels.answer_streams import AnswerStreamSource, StreamUnavailableError
 from channels.rasa_client import DialogueEngine, RasaUnavailableError
 from channels.transcripts import TranscriptStore
-from knowledge.documents import Helpline
-from knowledge.privacy import mask
-from knowledge.safety import crisis_reply, is_crisis
-from knowledge.streaming import EventLog, produce_in_background
+from knowledge.answering.streaming import EventLog, produce_in_background
+from knowledge.domain.helpline import Helpline
+from knowledge.rules.crisis import crisis_reply, is_crisis
+from knowledge.rules.privacy import mask
 
 logger = logging.getLogger(__name__)
 

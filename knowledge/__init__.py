@@ -1,33 +1,16 @@
-"""Welfare knowledge: Korean text analysis, FAQ documents, the hybrid store and the answer service.
+"""Welfare knowledge: the bottom layer of bokji-bot, as subpackages that name its parts.
 
-This package is the bottom layer: it imports no other package of this project. Importing it does no
-work; the Rasa tokenizer (Python 3.10, no langchain) only imports :mod:`knowledge.text` and
-:mod:`knowledge.analyzer`.
+Lower parts never import higher ones (``tests/unit/test_layering.py`` checks it)::
+
+    korean     Korean text: normalization, analyzer, quantities (the only part Rasa imports)
+    domain     types: FAQ entry, document and chunk, source, hit, answer, program catalogue
+    rules      eligibility, crisis, scope, privacy
+    retrieval  embeddings, ranking, embedded store, Weaviate
+    ingestion  readers, loaders, chunking, writing records into a store
+    answering  policy, rewrite, generation, grounding, prompts, LLM backends, the service
+
+``settings`` (configuration, imports nothing of ours) may be used by any part; ``backends`` builds
+the parts from settings and is imported by no part. Importing a package does no work.
 """
 
-__all__ = [
-    "analyzer",
-    "answer",
-    "backends",
-    "chain",
-    "chunking",
-    "documents",
-    "eligibility",
-    "embeddings",
-    "grounding",
-    "ingest",
-    "llm",
-    "loaders",
-    "model_files",
-    "privacy",
-    "prompts",
-    "quantities",
-    "ranking",
-    "readers",
-    "records",
-    "safety",
-    "settings",
-    "store",
-    "text",
-    "weaviate_store",
-]
+__all__ = ["answering", "backends", "domain", "ingestion", "korean", "retrieval", "rules", "settings"]

@@ -8,20 +8,21 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from knowledge.analyzer import KoreanAnalyzer, make_analyzer
-from knowledge.answer import KnowledgeService
-from knowledge.documents import load_helplines
-from knowledge.embeddings import E5Embeddings, FocusedQueryEmbeddings
-from knowledge.ingest import index_id
-from knowledge.llm import LlmUnavailableError, build_chat_model
+from knowledge.answering.llm import LlmUnavailableError, build_chat_model
+from knowledge.answering.service import KnowledgeService
+from knowledge.ingestion.ingest import index_id
+from knowledge.ingestion.seed_files import load_helplines
+from knowledge.korean.analyzer import KoreanAnalyzer, make_analyzer
+from knowledge.retrieval.embeddings import E5Embeddings, FocusedQueryEmbeddings
+from knowledge.retrieval.records import KnowledgeStore
+from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import EmbeddingSettings, KnowledgeSettings, LlmSettings
-from knowledge.store import KnowledgeStore, SqliteStore
 
 logger = logging.getLogger(__name__)
 
 
 if TYPE_CHECKING:
-    from knowledge.weaviate_store import WeaviateStore
+    from knowledge.retrieval.weaviate_store import WeaviateStore
 
 
 def build_embeddings(settings: EmbeddingSettings) -> Embeddings:
@@ -63,7 +64,7 @@ def weaviate_store(
     settings: KnowledgeSettings, embeddings: Embeddings, analyzer: KoreanAnalyzer | None = None
 ) -> WeaviateStore:
     """A Weaviate store for this deployment and embedding model (schema not yet ensured)."""
-    from knowledge.weaviate_store import WeaviateStore, connect_weaviate
+    from knowledge.retrieval.weaviate_store import WeaviateStore, connect_weaviate
 
     return WeaviateStore(
         connect_weaviate(settings.store),

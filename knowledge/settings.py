@@ -77,7 +77,7 @@ class LlmSettings(BaseModel):
     )
     model_path: Path = Field(
         PROJECT_ROOT / "var" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        description="GGUF file for the llamacpp backend (assembled by `python -m knowledge.model_files`)",
+        description="GGUF file for the llamacpp backend (assembled by `python -m knowledge.answering.model_files`)",
     )
     threads: int = Field(
         1, ge=1, le=64, description="CPU threads for the in-process model (2 only on an otherwise idle 2-core server)"

@@ -2,7 +2,7 @@
 
 Shaped like rasa/nlu/tokenizers/jieba_tokenizer.py. Whitespace tokens fail Korean ("4명이요" is one
 word but two facts); morphemes keep the number, unit and ending apart. Analysis and normalization
-are the ones retrieval uses (knowledge.analyzer, knowledge.text), so NLU and search see the same
+are the ones retrieval uses (knowledge.korean.analyzer, knowledge.korean.text), so NLU and search see the same
 tokens.
 """
 
@@ -20,8 +20,8 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge.analyzer import DEFAULT_USER_DICT, KoreanAnalyzer, UserWords, make_analyzer, parse_user_dict
-from knowledge.text import normalize
+from knowledge.korean.analyzer import DEFAULT_USER_DICT, KoreanAnalyzer, UserWords, make_analyzer, parse_user_dict
+from knowledge.korean.text import normalize
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ question, history --rewrite--> standalone question --retrieve--> hits --choose--
                check before it is streamed; failure, lateness or a model error -> extractive answer
     none       an honest "cannot confirm" with a human and 129 as the way forward
 ```
-Everything the model sees is masked first (:func:`knowledge.privacy.mask`).
+Everything the model sees is masked first (:func:`knowledge.rules.privacy.mask`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from knowledge.analyzer import load_user_dict
-from knowledge.grounding import (
+from knowledge.answering.grounding import (
     Grounding,
     attribute_citations,
     best_extract,
@@ -35,15 +34,17 @@ from knowledge.grounding import (
     extract_facts,
     renumber_citations,
 )
-from knowledge.llm import LlamaCppChat
-from knowledge.privacy import mask
-from knowledge.prompts import answer_prompt, format_history, format_passages, rewrite_prompt
+from knowledge.answering.llm import LlamaCppChat
+from knowledge.answering.prompts import answer_prompt, format_history, format_passages, rewrite_prompt
+from knowledge.domain.hit import Hit
+from knowledge.korean.analyzer import load_user_dict
+from knowledge.korean.text import normalize
+from knowledge.rules.privacy import mask
 from knowledge.settings import LlmSettings
-from knowledge.store import Hit
-from knowledge.text import normalize
 
 if TYPE_CHECKING:
-    from knowledge.answer import Answer, KnowledgeService
+    from knowledge.answering.service import KnowledgeService
+    from knowledge.domain.answer import Answer
 
 Speaker = Literal["user", "bot"]
 Turn = tuple[Speaker, str]
@@ -161,7 +162,7 @@ def stream_with_deadline(
     """Stream a runnable's text in a worker thread; stop waiting at ``deadline`` (monotonic seconds).
 
     On timeout, or when the caller stops reading, ``cancel`` is set: the worker stops at the next
-    chunk, and a model bound to the same event (:class:`~knowledge.llm.LlamaCppChat`) aborts at once.
+    chunk, and a model bound to the same event (:class:`~knowledge.answering.llm.LlamaCppChat`) aborts at once.
 
     Raises:
         GenerationTimeoutError: nothing more arrived before the deadline (the worker is told to stop).
@@ -226,7 +227,7 @@ def _finalize(shown: str, pending: str, passages: Sequence[str]) -> tuple[str, s
     """The whole answer once the model stopped: ``(failure, final text)``.
 
     An answer that cites nothing gets markers for the passages its numbers come from
-    (:func:`~knowledge.grounding.attribute_citations`) and is then checked like any other.
+    (:func:`~knowledge.answering.grounding.attribute_citations`) and is then checked like any other.
     """
     if _REFUSAL.search(pending):
         return "model_declined", ""

@@ -24,7 +24,7 @@ LLAMACPP_HINT = (
     "the llamacpp backend needs llama-cpp-python: `make setup` builds it "
     "(or CMAKE_ARGS=-DGGML_NATIVE=OFF pip install llama-cpp-python==0.3.36)"
 )
-MODEL_HINT = "assemble the model with `python -m knowledge.model_files` (part of `make setup`)"
+MODEL_HINT = "assemble the model with `python -m knowledge.answering.model_files` (part of `make setup`)"
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 

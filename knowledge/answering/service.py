@@ -1,60 +1,35 @@
 """The answer service: the one call the action server makes to answer a welfare question.
 
-:class:`KnowledgeService` owns retrieval and the rules for each mode; :mod:`knowledge.chain` runs
+:class:`KnowledgeService` owns retrieval and the rules for each mode; :mod:`knowledge.answering.chain` runs
 the steps (rewrite a follow-up, retrieve, choose, generate and check).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from knowledge.analyzer import KoreanAnalyzer, make_analyzer
-from knowledge.chain import AnswerChain, AnswerEvent, Turn
-from knowledge.documents import FaqEntry, Helpline, Source
-from knowledge.embeddings import as_vector
+from knowledge.answering.chain import AnswerChain, AnswerEvent, Turn
+from knowledge.domain.answer import Answer
+from knowledge.domain.faq import FaqEntry
+from knowledge.domain.helpline import Helpline
+from knowledge.domain.hit import Hit, SearchFilter
+from knowledge.korean.analyzer import KoreanAnalyzer, make_analyzer
+from knowledge.korean.text import normalize
+from knowledge.retrieval.embeddings import as_vector
+from knowledge.retrieval.records import KnowledgeStore
+from knowledge.rules.scope import is_personal_record, out_of_scope
 from knowledge.settings import LlmSettings, RetrievalSettings
-from knowledge.store import Hit, KnowledgeStore, SearchFilter
-from knowledge.text import normalize
 
-Mode = Literal["faq", "generated", "none"]
-
-_YEAR = re.compile(r"(20\d\d)\s*년")
-# Another country's system: only answerable if the entry itself is about it.
-_COUNTRY = re.compile(r"일본|미국|중국|독일|영국|프랑스|캐나다|호주|뉴질랜드|베트남|필리핀|러시아|대만|싱가포르|태국")
-# A person's own file (application status, account, exact payment) or someone else's: the bot sees no records.
-_PERSONAL_RECORD = re.compile(
-    r"(?:^|\s)(?:제|저의|저희|우리\s?\S+|옆집|\S+\s?씨)(?:가|의|는)?\s.*?"
-    r"(?:처리\s?됐|처리\s?되었|어디까지|조회|계좌|판정\s?결과|수령액|들어왔|수급자인지|진행\s?상황)"
-)
-# Shopping and product advice is outside a welfare service.
-_RECOMMENDATION = re.compile(r"추천")
 _QUESTION_NOUN_TAGS = ("NNG", "NNP", "SL", "SH")
 _REVIEW_NOTE = "\n\n※ 이 안내의 일부 내용은 공식 고시로 다시 확인하고 있어요. 신청 전에 주민센터나 129에 꼭 확인해 주세요."
 
 # Hits this close to the confidence bar are offered as "did you mean" suggestions.
 _SUGGESTION_SLACK = 0.06
 _MAX_SUGGESTIONS = 3
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the bot says, where it comes from, and how sure it is."""
-
-    text: str
-    sources: tuple[Source, ...]
-    confidence: float
-    mode: Mode
-    doc_id: str | None = None
-    suggestions: tuple[str, ...] = field(default_factory=tuple)
-    fallback: str = ""
-    """Why a generated answer fell back to passage sentences: timeout, ungrounded, model_error ("" if it did not)."""
 
 
 class KnowledgeService:
@@ -112,23 +87,10 @@ class KnowledgeService:
         """
         if not hits or hits[0].dense < self.settings.faq_min_dense:
             return False
-        if self.out_of_scope(question, _entry_text(hits[0])):
+        if out_of_scope(question, _entry_text(hits[0])):
             return False
         margin = hits[0].score - hits[1].score if len(hits) > 1 else 1.0
         return margin >= self.settings.faq_min_margin
-
-    @staticmethod
-    def out_of_scope(question: str, entry_text: str) -> bool:
-        """Questions the knowledge cannot answer whatever matches.
-
-        A year or a foreign country the entry does not mention, a person's own records (application
-        status, account, exact payment), and product or shop recommendations.
-        """
-        if any(year not in entry_text for year in _YEAR.findall(question)):
-            return True
-        if any(country not in entry_text for country in _COUNTRY.findall(question)):
-            return True
-        return bool(_PERSONAL_RECORD.search(question) or _RECOMMENDATION.search(question))
 
     def coverage(self, question: str, text: str) -> float:
         """Share of the question's nouns found in ``text`` (1.0 when it has none)."""
@@ -143,7 +105,7 @@ class KnowledgeService:
             return False
         # Years and countries must be in the best passage itself: "2025년 ... 얼마였나요?" is not
         # answered from a 2026 entry that mentions 2025 in passing.
-        if self.out_of_scope(question, _entry_text(hits[0])):
+        if out_of_scope(question, _entry_text(hits[0])):
             return False
         text = " ".join(_entry_text(h) for h in hits[:3])
         return self.coverage(question, text) >= self.settings.generate_min_coverage
@@ -210,7 +172,7 @@ class KnowledgeService:
     def cannot_answer(self, hits: list[Hit] | None = None, *, question: str = "") -> Answer:
         """An honest "not found", with a human and the welfare call center as the way forward."""
         line = self.helplines["welfare_call_center"]
-        if _PERSONAL_RECORD.search(question):
+        if is_personal_record(question):
             text = (
                 "죄송해요. 개인의 신청 진행 상황이나 지급 내역은 제가 확인할 수 없었어요. "
                 f"신분증을 가지고 주민센터에 문의하시거나 {line.name}({line.number}, {line.hours})에 문의해 주세요."

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from knowledge.text import normalize
+from knowledge.korean.text import normalize
 
 # Sentence ends: final punctuation before a space ("~해요. 다음"), or a line break. A period inside a
 # number ("2.1%") or after a list number ("1. 신청") is not an end.

@@ -1,6 +1,6 @@
 """Ingestion: turn FAQ entries and long documents into store records, re-embedding only what changed.
 
-Callers validate every file first (:func:`knowledge.loaders.load_knowledge`); one run then writes
+Callers validate every file first (:func:`knowledge.ingestion.loaders.load_knowledge`); one run then writes
 all changed documents with a single ``upsert`` (one transaction in the embedded store), so a run
 never leaves a half-ingested file behind.
 """
@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.chunking import Block, chunk_blocks
-from knowledge.documents import FaqEntry, LongDocument
-from knowledge.embeddings import as_matrix, model_id_of
-from knowledge.records import KeywordFields, KnowledgeStore, Record
+from knowledge.domain.document import LongDocument
+from knowledge.domain.faq import FaqEntry
+from knowledge.ingestion.chunking import Block, chunk_blocks
+from knowledge.retrieval.embeddings import as_matrix, model_id_of
+from knowledge.retrieval.records import KeywordFields, KnowledgeStore, Record
 
 # How records are built, analyzed and embedded; part of the index id, so a change forces a rebuild.
 INDEX_SCHEME = "faq-phrasings-bm25f-v2"

@@ -21,15 +21,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from knowledge.documents import (
-    DocumentError,
-    FaqEntry,
-    LongDocument,
-    describe_validation_error,
-    load_faq_file,
-    validate_faq_rows,
-)
-from knowledge.readers import READERS
+from knowledge.domain.document import DocumentError, LongDocument
+from knowledge.domain.faq import FaqEntry
+from knowledge.ingestion.readers import READERS
+from knowledge.ingestion.seed_files import describe_validation_error, load_faq_file, validate_faq_rows
 
 FAQ_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx", ".md", ".markdown")
 DOCUMENT_SUFFIXES = tuple(READERS)

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-from knowledge.documents import DocumentError, Section
+from knowledge.domain.document import DocumentError, Section
 
 # A line that reads like a heading in Korean public documents.
 _HEADING_LINE = re.compile(

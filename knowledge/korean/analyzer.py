@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from knowledge.text import clean, normalize
+from knowledge.korean.text import clean, normalize
 
-DEFAULT_USER_DICT = Path(__file__).parent / "seed" / "user_dict.tsv"
+DEFAULT_USER_DICT = Path(__file__).resolve().parents[1] / "seed" / "user_dict.tsv"
 
 # Tags whose morphemes carry meaning for search: nouns, roots, foreign words, numbers, verb/adj stems.
 _CONTENT_TAGS = ("NNG", "NNP", "NNB", "NR", "NP", "SL", "SH", "SN", "XR", "VV", "VA", "MAG")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge.text import normalize
+from knowledge.korean.text import normalize
 
 _SINO_DIGITS = {"영": 0, "공": 0, "일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
 _SINO_SMALL = {"십": 10, "백": 100, "천": 1000}

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.analyzer import KoreanAnalyzer, focus_text
+from knowledge.korean.analyzer import KoreanAnalyzer, focus_text
 
 # Embedders whose query and document embeddings are the same function (no instruction prefix):
 # FAQ phrasings can then be embedded in batches through ``embed_documents``.

@@ -1,4 +1,4 @@
-"""What every store holds and returns: records, filters, hits, and the store protocol.
+"""What every store holds: records, and the store protocol (filters and hits are domain types).
 
 A document (an FAQ entry, or one long file) is written as several records: each phrasing of an FAQ
 question and each chunk of a file is embedded on its own; the keyword index sees a document's
@@ -8,16 +8,18 @@ fields (question, alternative phrasings, answer; or heading and chunk text) with
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
 
+from knowledge.domain.hit import Hit, SearchFilter
+
 
 @dataclass(frozen=True)
 class KeywordFields:
-    """The text the keyword index sees for one record, by field (weights in :mod:`knowledge.ranking`)."""
+    """The text the keyword index sees for one record, by field (weights in :mod:`knowledge.retrieval.ranking`)."""
 
     title: str = ""
     alternatives: str = ""
@@ -44,31 +46,6 @@ class Record:
     valid_until: date | None = None
     content_hash: str = ""
     keywords: KeywordFields | None = None
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    """Typed filters every store applies before ranking."""
-
-    tenants: tuple[str, ...] = ("national",)
-    categories: tuple[str, ...] = ()
-    on_date: date = field(default_factory=date.today)
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A ranked document with the scores that ranked it.
-
-    ``dense`` is the cosine similarity of the document's closest record (the scale the answer
-    service's confidence bar uses); ``keyword`` its raw BM25 score; ``payload`` the payload of the
-    record that matched best (for a long document: the chunk).
-    """
-
-    doc_id: str
-    score: float
-    dense: float
-    keyword: float
-    payload: dict[str, Any]
 
 
 class StoreMismatchError(RuntimeError):

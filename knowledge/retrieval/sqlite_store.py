@@ -1,7 +1,7 @@
 """The embedded default store: one SQLite file, FTS5 BM25F over Korean terms, exact dense search.
 
-Both signals are ranked per document by :mod:`knowledge.ranking`, as the Weaviate store does. The
-records, filters and the store protocol live in :mod:`knowledge.records` (re-exported here).
+Both signals are ranked per document by :mod:`knowledge.retrieval.ranking`, as the Weaviate store does. The
+records, filters and the store protocol live in :mod:`knowledge.retrieval.records` (re-exported here).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.analyzer import KoreanAnalyzer, index_terms, query_terms
-from knowledge.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, check_alpha, rank_documents
-from knowledge.records import Hit, KeywordFields, KnowledgeStore, Record, SearchFilter, StoreMismatchError
+from knowledge.domain.hit import Hit, SearchFilter
+from knowledge.korean.analyzer import KoreanAnalyzer, index_terms, query_terms
+from knowledge.retrieval.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, check_alpha, rank_documents
+from knowledge.retrieval.records import KeywordFields, KnowledgeStore, Record, StoreMismatchError
 
 __all__ = [
     "Hit",

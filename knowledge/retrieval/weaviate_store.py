@@ -5,7 +5,7 @@ Schema: Korean keyword fields use ``kagome_kr`` tokenization (the server needs
 vectorizer, cosine HNSW). The index id (embedding model + record scheme) is kept in the collection
 description; another id refuses to open (:class:`StoreMismatchError`), so vectors never mix.
 Search sends a hybrid query with an explicit ``alpha`` and relative-score fusion; the returned
-records are then ranked per document by :mod:`knowledge.ranking`, with the exact cosine computed from
+records are then ranked per document by :mod:`knowledge.retrieval.ranking`, with the exact cosine computed from
 the returned vectors, so both stores rank alike (BM25 is per tenant in Weaviate: each tenant's keyword
 scores are taken relative to its best match before tenants are merged). Batch errors raise
 :class:`WeaviateWriteError`.
@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from knowledge.analyzer import KoreanAnalyzer, focus_text
-from knowledge.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, check_alpha, rank_documents
-from knowledge.records import Hit, Record, SearchFilter, StoreMismatchError
+from knowledge.domain.hit import Hit, SearchFilter
+from knowledge.korean.analyzer import KoreanAnalyzer, focus_text
+from knowledge.retrieval.ranking import CANDIDATES, KEYWORD_WEIGHTS, Scored, check_alpha, rank_documents
+from knowledge.retrieval.records import Record, StoreMismatchError
 
 if TYPE_CHECKING:
     from knowledge.settings import StoreSettings
@@ -92,7 +93,7 @@ def record_uuid(record: Record) -> str:
 
 
 class WeaviateStore:
-    """A :class:`~knowledge.records.KnowledgeStore` on a Weaviate collection (multi-tenant)."""
+    """A :class:`~knowledge.retrieval.records.KnowledgeStore` on a Weaviate collection (multi-tenant)."""
 
     def __init__(
         self,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from knowledge.answer import Answer
-from knowledge.documents import Helpline
-from knowledge.text import normalize
+from knowledge.domain.answer import Answer
+from knowledge.domain.helpline import Helpline
+from knowledge.korean.text import normalize
 
 # A classifier can miss a crisis; these phrases always count (spacing removed before matching).
 _CRISIS_PATTERNS = re.compile(

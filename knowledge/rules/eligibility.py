@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 import yaml
 
-from knowledge.documents import Source
+from knowledge.domain.source import Source
 
-CRITERIA_FILE = Path(__file__).parent / "seed" / "criteria_2026.yaml"
+CRITERIA_FILE = Path(__file__).resolve().parents[1] / "seed" / "criteria_2026.yaml"
 
 Verdict = Literal["likely", "unlikely", "needs_visit"]
 LIVELIHOOD_PROGRAMS = ("생계급여", "의료급여", "주거급여", "교육급여")

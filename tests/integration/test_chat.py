@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from knowledge.documents import load_faq_dir
+from knowledge.ingestion.seed_files import load_faq_dir
 from knowledge.settings import KnowledgeSettings
 from tests.integration.conftest import RunningStack
 

@@ -15,18 +15,18 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 
-from knowledge.analyzer import KiwiAnalyzer, load_user_dict
-from knowledge.answer import KnowledgeService
-from knowledge.chain import GenerationTimeoutError, stream_with_deadline
-from knowledge.documents import load_faq_dir, load_helplines
-from knowledge.embeddings import E5Embeddings
-from knowledge.grounding import unsupported_facts
-from knowledge.ingest import index_id, ingest_faqs
-from knowledge.llm import LlamaCppChat, build_chat_model
-from knowledge.model_files import QWEN_CODER_1_5B, is_installed
-from knowledge.prompts import answer_prompt, format_passages
+from knowledge.answering.chain import GenerationTimeoutError, stream_with_deadline
+from knowledge.answering.grounding import unsupported_facts
+from knowledge.answering.llm import LlamaCppChat, build_chat_model
+from knowledge.answering.model_files import QWEN_CODER_1_5B, is_installed
+from knowledge.answering.prompts import answer_prompt, format_passages
+from knowledge.answering.service import KnowledgeService
+from knowledge.ingestion.ingest import index_id, ingest_faqs
+from knowledge.ingestion.seed_files import load_faq_dir, load_helplines
+from knowledge.korean.analyzer import KiwiAnalyzer, load_user_dict
+from knowledge.retrieval.embeddings import E5Embeddings
+from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import KnowledgeSettings, LlmSettings, RetrievalSettings
-from knowledge.store import SqliteStore
 
 SETTINGS = LlmSettings()
 
@@ -34,7 +34,7 @@ if importlib.util.find_spec("llama_cpp") is None:
     pytest.skip("llama-cpp-python is not installed here: `make setup` builds it", allow_module_level=True)
 if not is_installed(SETTINGS.model_path, QWEN_CODER_1_5B):
     pytest.skip(
-        f"the model is not assembled at {SETTINGS.model_path}: run `python -m knowledge.model_files` (part of make setup)",
+        f"the model is not assembled at {SETTINGS.model_path}: run `python -m knowledge.answering.model_files` (part of make setup)",
         allow_module_level=True,
     )
 

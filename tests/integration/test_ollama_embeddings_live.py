@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.analyzer import KiwiAnalyzer, load_user_dict
 from knowledge.backends import build_embeddings, embedding_dim
-from knowledge.documents import load_faq_dir
-from knowledge.embeddings import as_matrix, as_vector
-from knowledge.ingest import index_id, ingest_faqs
-from knowledge.records import SearchFilter, StoreMismatchError
+from knowledge.domain.hit import SearchFilter
+from knowledge.ingestion.ingest import index_id, ingest_faqs
+from knowledge.ingestion.seed_files import load_faq_dir
+from knowledge.korean.analyzer import KiwiAnalyzer, load_user_dict
+from knowledge.retrieval.embeddings import as_matrix, as_vector
+from knowledge.retrieval.records import StoreMismatchError
+from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import EmbeddingSettings, KnowledgeSettings
-from knowledge.store import SqliteStore
 
 pytestmark = pytest.mark.skipif(not os.environ.get("OLLAMA_HOST"), reason="set OLLAMA_HOST to test against a real Ollama")
 

@@ -10,9 +10,9 @@ import os
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from knowledge.grounding import check_grounding
-from knowledge.llm import build_chat_model
-from knowledge.prompts import answer_prompt, format_passages
+from knowledge.answering.grounding import check_grounding
+from knowledge.answering.llm import build_chat_model
+from knowledge.answering.prompts import answer_prompt, format_passages
 from knowledge.settings import LlmSettings
 
 HOST = os.environ.get("OLLAMA_HOST", "")

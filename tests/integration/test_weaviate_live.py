@@ -16,13 +16,15 @@ from datetime import date
 
 import pytest
 
-from knowledge.analyzer import KiwiAnalyzer, load_user_dict
-from knowledge.documents import FaqEntry, load_faq_dir
-from knowledge.embeddings import E5Embeddings, as_vector
-from knowledge.ingest import faq_records, index_id, ingest_faqs
-from knowledge.records import SearchFilter, StoreMismatchError
+from knowledge.domain.faq import FaqEntry
+from knowledge.domain.hit import SearchFilter
+from knowledge.ingestion.ingest import faq_records, index_id, ingest_faqs
+from knowledge.ingestion.seed_files import load_faq_dir
+from knowledge.korean.analyzer import KiwiAnalyzer, load_user_dict
+from knowledge.retrieval.embeddings import E5Embeddings, as_vector
+from knowledge.retrieval.records import StoreMismatchError
+from knowledge.retrieval.weaviate_store import WeaviateStore, connect_weaviate
 from knowledge.settings import KnowledgeSettings, StoreSettings
-from knowledge.weaviate_store import WeaviateStore, connect_weaviate
 
 pytestmark = pytest.mark.skipif(not os.environ.get("WEAVIATE_URL"), reason="set WEAVIATE_URL to test against a real Weaviate")
 

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 
-from knowledge.analyzer import KiwiAnalyzer, load_user_dict
-from knowledge.answer import KnowledgeService
-from knowledge.documents import FaqEntry, load_faq_dir, load_helplines
-from knowledge.embeddings import E5Embeddings
-from knowledge.ingest import index_id, ingest_faqs
+from knowledge.answering.service import KnowledgeService
+from knowledge.domain.faq import FaqEntry
+from knowledge.ingestion.ingest import index_id, ingest_faqs
+from knowledge.ingestion.seed_files import load_faq_dir, load_helplines
+from knowledge.korean.analyzer import KiwiAnalyzer, load_user_dict
+from knowledge.retrieval.embeddings import E5Embeddings
+from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import KnowledgeSettings, LlmSettings, RetrievalSettings
-from knowledge.store import SqliteStore
 from tests.unit.ollama_fake import FakeOllama
 
 # A slice of the real seed corpus: neighbours that a weak ranker would confuse.

@@ -15,7 +15,7 @@ from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.server import build_actions
 from actions.settings import ActionServerSettings
 from actions.streams import AnswerStreams
-from knowledge.answer import KnowledgeService
+from knowledge.answering.service import KnowledgeService
 from tests.unit.fakes import ScriptedChat
 
 AMOUNT_Q = "기초연금 최대 얼마까지 받을 수 있어요?"

@@ -1,4 +1,4 @@
-from knowledge.analyzer import KiwiAnalyzer, index_terms, make_analyzer
+from knowledge.korean.analyzer import KiwiAnalyzer, index_terms, make_analyzer
 
 
 def test_user_dictionary_keeps_welfare_terms_whole(analyzer: KiwiAnalyzer) -> None:

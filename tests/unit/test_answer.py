@@ -1,6 +1,6 @@
 from datetime import date
 
-from knowledge.answer import KnowledgeService
+from knowledge.answering.service import KnowledgeService
 
 
 def test_amount_question_gets_the_curated_answer_with_source(service: KnowledgeService) -> None:

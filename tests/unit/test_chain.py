@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from knowledge.answer import KnowledgeService
-from knowledge.chain import history_from_events, is_follow_up, rule_rewrite
+from knowledge.answering.chain import history_from_events, is_follow_up, rule_rewrite
+from knowledge.answering.service import KnowledgeService
 from tests.unit.fakes import ScriptedChat
 
 AMOUNT_Q = "기초연금 최대 얼마까지 받을 수 있어요?"

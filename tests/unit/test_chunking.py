@@ -1,4 +1,4 @@
-from knowledge.chunking import Block, Chunk, chunk_blocks, split_sentences
+from knowledge.ingestion.chunking import Block, Chunk, chunk_blocks, split_sentences
 
 
 def test_sentences_split_at_korean_sentence_ends_not_inside_numbers() -> None:

@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.documents import DocumentError, FaqEntry, load_faq_dir, load_faq_file, load_helplines
+from knowledge.domain.document import DocumentError
+from knowledge.domain.faq import FaqEntry
+from knowledge.ingestion.seed_files import load_faq_dir, load_faq_file, load_helplines
 
 
 def test_seed_corpus_is_large_and_every_entry_is_sourced_and_dated(seed_entries: list[FaqEntry]) -> None:

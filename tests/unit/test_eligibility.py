@@ -2,7 +2,7 @@
 
 import pytest
 
-from knowledge.eligibility import (
+from knowledge.rules.eligibility import (
     SAFE_SHARE,
     Criteria,
     Household,

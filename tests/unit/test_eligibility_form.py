@@ -14,8 +14,8 @@ from actions.eligibility import (
     ValidateEligibilityForm,
     canonical_program,
 )
-from knowledge.answer import KnowledgeService
-from knowledge.eligibility import Criteria
+from knowledge.answering.service import KnowledgeService
+from knowledge.rules.eligibility import Criteria
 
 
 def tracker(slots: dict[str, Any], text: str = "", events: list[dict[str, Any]] | None = None) -> Tracker:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from knowledge.analyzer import KiwiAnalyzer
 from knowledge.backends import build_embeddings, embedding_dim
-from knowledge.embeddings import E5Embeddings, FocusedQueryEmbeddings, as_matrix, as_vector, model_id_of
-from knowledge.ingest import index_id
+from knowledge.ingestion.ingest import index_id
+from knowledge.korean.analyzer import KiwiAnalyzer
+from knowledge.retrieval.embeddings import E5Embeddings, FocusedQueryEmbeddings, as_matrix, as_vector, model_id_of
 from knowledge.settings import EmbeddingSettings
 from tests.unit.ollama_fake import FakeOllama
 
@@ -37,7 +37,7 @@ def test_focused_queries_leave_out_who_the_question_is_about(analyzer: KiwiAnaly
 
 
 def test_query_terms_repair_typos_and_drop_who_words(analyzer: KiwiAnalyzer) -> None:
-    from knowledge.analyzer import index_terms, query_terms
+    from knowledge.korean.analyzer import index_terms, query_terms
 
     assert "생계급여" in query_terms(analyzer, "생게급여 대상자 조건")  # Kiwi's typo model, queries only
     assert "생계급여" not in index_terms(analyzer, "생게급여 대상자 조건")
@@ -47,7 +47,7 @@ def test_query_terms_repair_typos_and_drop_who_words(analyzer: KiwiAnalyzer) -> 
 
 
 def test_counted_people_become_one_term(analyzer: KiwiAnalyzer) -> None:
-    from knowledge.analyzer import index_terms
+    from knowledge.korean.analyzer import index_terms
 
     for text in ("네 식구 중위소득", "4인가구 중위소득", "가족 4명 중위소득", "4인 가구 중위소득"):
         assert "4인" in index_terms(analyzer, text), text

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from knowledge.streaming import EventLog, produce_in_background
+from knowledge.answering.streaming import EventLog, produce_in_background
 
 
 def slow(events: list[str], pause_s: float, gate: threading.Event | None = None) -> Iterator[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.grounding import (
+from knowledge.answering.grounding import (
     attribute_citations,
     best_extract,
     check_grounding,

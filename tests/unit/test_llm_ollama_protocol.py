@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from knowledge.analyzer import KiwiAnalyzer
-from knowledge.answer import KnowledgeService
-from knowledge.documents import FaqEntry, load_helplines
-from knowledge.embeddings import E5Embeddings
-from knowledge.ingest import ingest_faqs
-from knowledge.llm import build_chat_model
+from knowledge.answering.llm import build_chat_model
+from knowledge.answering.service import KnowledgeService
+from knowledge.domain.faq import FaqEntry
+from knowledge.ingestion.ingest import ingest_faqs
+from knowledge.ingestion.seed_files import load_helplines
+from knowledge.korean.analyzer import KiwiAnalyzer
+from knowledge.retrieval.embeddings import E5Embeddings
+from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import LlmSettings, RetrievalSettings
-from knowledge.store import SqliteStore
 from tests.unit.ollama_fake import REPLY, FakeOllama
 
 

@@ -11,14 +11,21 @@ from pathlib import Path
 import pytest
 
 from bokji.cli import main
-from knowledge.analyzer import KiwiAnalyzer
-from knowledge.documents import DocumentError
-from knowledge.embeddings import E5Embeddings, as_vector
-from knowledge.ingest import index_id, ingest
-from knowledge.loaders import DocumentDefaults, load_document, load_faq_csv, load_faq_markdown, load_faq_xlsx, load_knowledge
-from knowledge.readers import read_docx, read_hwpx, read_pdf
-from knowledge.records import SearchFilter
-from knowledge.store import SqliteStore
+from knowledge.domain.document import DocumentError
+from knowledge.domain.hit import SearchFilter
+from knowledge.ingestion.ingest import index_id, ingest
+from knowledge.ingestion.loaders import (
+    DocumentDefaults,
+    load_document,
+    load_faq_csv,
+    load_faq_markdown,
+    load_faq_xlsx,
+    load_knowledge,
+)
+from knowledge.ingestion.readers import read_docx, read_hwpx, read_pdf
+from knowledge.korean.analyzer import KiwiAnalyzer
+from knowledge.retrieval.embeddings import E5Embeddings, as_vector
+from knowledge.retrieval.sqlite_store import SqliteStore
 
 HEADER = ["id", "question", "alternatives", "answer", "category", "phone", "source_title", "source_url", "updated_at", "valid_until", "needs_review"]
 ROWS = [

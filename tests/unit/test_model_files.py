@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.model_files import QWEN_CODER_1_5B, ModelFileError, ModelManifest, Part, assemble, is_installed
+from knowledge.answering.model_files import QWEN_CODER_1_5B, ModelFileError, ModelManifest, Part, assemble, is_installed
 
 CHUNKS = [b"GGUF" + b"a" * 1000, b"b" * 1000, b"c" * 17]
 

@@ -1,8 +1,8 @@
 import pytest
 
-from knowledge.documents import load_helplines
-from knowledge.privacy import mask
-from knowledge.safety import crisis_reply, is_crisis
+from knowledge.ingestion.seed_files import load_helplines
+from knowledge.rules.crisis import crisis_reply, is_crisis
+from knowledge.rules.privacy import mask
 
 
 @pytest.mark.parametrize(

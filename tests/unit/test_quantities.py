@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.quantities import (
+from knowledge.korean.quantities import (
     parse_age,
     parse_child_age,
     parse_household_size,

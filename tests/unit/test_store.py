@@ -4,12 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.analyzer import KiwiAnalyzer
-from knowledge.documents import FaqEntry
-from knowledge.embeddings import E5Embeddings, as_vector
-from knowledge.ingest import index_id, ingest_faqs
-from knowledge.ranking import fuse
-from knowledge.store import SearchFilter, SqliteStore, StoreMismatchError
+from knowledge.domain.faq import FaqEntry
+from knowledge.domain.hit import SearchFilter
+from knowledge.ingestion.ingest import index_id, ingest_faqs
+from knowledge.korean.analyzer import KiwiAnalyzer
+from knowledge.retrieval.embeddings import E5Embeddings, as_vector
+from knowledge.retrieval.ranking import fuse
+from knowledge.retrieval.records import StoreMismatchError
+from knowledge.retrieval.sqlite_store import SqliteStore
 
 
 def search(store: SqliteStore, embeddings: E5Embeddings, text: str, **kw: object) -> list[str]:

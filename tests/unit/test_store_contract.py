@@ -11,14 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.analyzer import KiwiAnalyzer
-from knowledge.documents import FaqEntry, LongDocument, Section, SourceRef
-from knowledge.embeddings import E5Embeddings, as_vector
-from knowledge.ingest import document_records, faq_records, index_id, ingest, ingest_faqs
-from knowledge.records import KnowledgeStore, SearchFilter
+from knowledge.domain.document import LongDocument, Section
+from knowledge.domain.faq import FaqEntry
+from knowledge.domain.hit import SearchFilter
+from knowledge.domain.source import SourceRef
+from knowledge.ingestion.ingest import document_records, faq_records, index_id, ingest, ingest_faqs
+from knowledge.korean.analyzer import KiwiAnalyzer
+from knowledge.retrieval.embeddings import E5Embeddings, as_vector
+from knowledge.retrieval.records import KnowledgeStore
+from knowledge.retrieval.sqlite_store import SqliteStore
+from knowledge.retrieval.weaviate_store import WeaviateStore, connect_weaviate
 from knowledge.settings import StoreSettings
-from knowledge.store import SqliteStore
-from knowledge.weaviate_store import WeaviateStore, connect_weaviate
 from tests.unit.weaviate_fake import FakeWeaviate
 
 BOTH = SearchFilter(tenants=("national", "yesi"), on_date=date(2026, 6, 1))

@@ -1,4 +1,4 @@
-from knowledge.text import clean, normalize
+from knowledge.korean.text import clean, normalize
 
 
 def test_normalize_folds_full_width_and_collapses_spaces() -> None:

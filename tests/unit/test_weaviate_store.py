@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 from weaviate.proto.v1 import base_search_pb2
 
-from knowledge.analyzer import KiwiAnalyzer
-from knowledge.documents import FaqEntry
-from knowledge.embeddings import E5Embeddings, as_vector
-from knowledge.ingest import faq_records, index_id, ingest_faqs
-from knowledge.records import SearchFilter, StoreMismatchError
+from knowledge.domain.faq import FaqEntry
+from knowledge.domain.hit import SearchFilter
+from knowledge.ingestion.ingest import faq_records, index_id, ingest_faqs
+from knowledge.korean.analyzer import KiwiAnalyzer
+from knowledge.retrieval.embeddings import E5Embeddings, as_vector
+from knowledge.retrieval.records import StoreMismatchError
+from knowledge.retrieval.weaviate_store import WeaviateStore, WeaviateWriteError, connect_weaviate
 from knowledge.settings import StoreSettings
-from knowledge.weaviate_store import WeaviateStore, WeaviateWriteError, connect_weaviate
 from tests.unit.weaviate_fake import FakeWeaviate
 
 
@@ -146,7 +147,7 @@ def test_vector_size_is_checked_before_anything_is_sent(fake, embeddings, analyz
 
 
 def test_uuid_is_stable_for_the_same_content(embeddings, subset_entries) -> None:
-    from knowledge.weaviate_store import record_uuid
+    from knowledge.retrieval.weaviate_store import record_uuid
 
     record = faq_records(subset_entries[:1], embeddings)[0]
     assert record_uuid(record) == record_uuid(replace(record, payload={}))

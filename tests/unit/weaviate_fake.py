@@ -39,7 +39,7 @@ from weaviate.proto.v1 import (
     weaviate_pb2_grpc,
 )
 
-from knowledge.analyzer import KoreanAnalyzer
+from knowledge.korean.analyzer import KoreanAnalyzer
 
 VERSION = "1.32.0"
 K1, B = 1.2, 0.75

@@ -1,0 +1,13 @@
+"""Domain types every layer speaks: FAQ entries, long documents and their chunks, sources, hits, answers.
+
+Pydantic and dataclasses only; imports nothing above :mod:`knowledge.korean`.
+"""
+
+__all__ = [
+    "answer",
+    "document",
+    "faq",
+    "helpline",
+    "hit",
+    "source",
+]
