@@ -12,7 +12,9 @@ HUMAN_BUTTON = {"title": "상담원 연결", "payload": "/request_human"}
 
 
 def answer_payload(answer: Answer, **extra: Any) -> dict[str, Any]:
-    """The custom JSON a channel reads next to the text: sources, mode, confidence, and the whole text.
+    """The custom JSON a channel reads next to the text: sources, mode, confidence, the whole text, the decision record.
+
+    The decision record (masked) is kept with the transcript turn for staff; channels never show it to citizens.
 
     Rasa's REST channel splits a text without buttons at blank lines into several messages; the
     whole text lets the web app put the answer back together with its sources.
@@ -23,6 +25,7 @@ def answer_payload(answer: Answer, **extra: Any) -> dict[str, Any]:
         "mode": answer.mode,
         "confidence": answer.confidence,
         "doc_id": answer.doc_id,
+        **({"decision": answer.decision.as_log()} if answer.decision is not None else {}),
         **extra,
     }
 

@@ -25,12 +25,12 @@ from typing import Any
 import yaml
 
 from bench.machine import machine
-from knowledge.answering.chain import Trace
 from knowledge.answering.grounding import check_grounding, unsupported_facts
 from knowledge.answering.prompts import PROMPT_VERSION
 from knowledge.answering.service import KnowledgeService
 from knowledge.backends import build_service
 from knowledge.domain.answer import Answer
+from knowledge.domain.decision import DecisionRecord
 from knowledge.settings import ProcessSettings
 
 DATA = Path(__file__).parent / "data" / "answers_dev.yaml"
@@ -67,12 +67,12 @@ def _norm(text: str) -> str:
     return "".join(text.split())
 
 
-def source_texts(answer: Answer, trace: Trace, service: KnowledgeService, faq_text: Callable[[str], str]) -> list[str]:
+def source_texts(answer: Answer, trace: DecisionRecord, service: KnowledgeService, faq_text: Callable[[str], str]) -> list[str]:
     """The texts behind an answer's sources: the passages it cites, the FAQ it quotes, the helplines."""
     texts = [f"{h.name} {h.number} {h.hours}" for h in service.helplines.values()]
     titles = {s.title for s in answer.sources}
     texts += [p for p in trace.passages if p.split("\n", 1)[0] in titles]
-    if answer.mode == "faq" and answer.doc_id:
+    if answer.mode in ("faq", "extractive") and answer.doc_id:
         texts.append(faq_text(answer.doc_id))
     return texts
 
@@ -147,7 +147,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if r["first_token_ms"] is not None and r["tokens"] > 1 and r["generate_ms"] > r["first_token_ms"]
     ]
     by_mode = {}
-    for mode in ("faq", "generated", "none"):
+    for mode in ("faq", "extractive", "generated", "none"):
         lat = [r["latency_ms"] for r in rows if r["mode"] == mode and r["kind"] != "followup"]
         by_mode[mode] = {"n": len(lat), "p50_ms": _pct(lat, 0.5), "p95_ms": _pct(lat, 0.95)}
     follow_lat = [r["latency_ms"] for r in followups]
@@ -163,7 +163,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             round(sum(r["mode"] == "none" for r in unanswerable) / len(unanswerable), 3) if unanswerable else None
         ),
         "followups_rewritten_to_expected": f"{sum(r['doc_id'] == r['expected'] for r in followups)}/{len(followups)}",
-        "modes": {m: sum(r["mode"] == m for r in rows) for m in ("faq", "generated", "none")},
+        "modes": {m: sum(r["mode"] == m for r in rows) for m in ("faq", "extractive", "generated", "none")},
         "generation_attempts": len(attempts),
         "fallbacks": {f: sum(r["fallback"] == f for r in rows) for f in sorted({r["fallback"] for r in rows} - {""})},
         "generated_citations_valid": round(
@@ -207,7 +207,7 @@ def markdown(report: dict[str, Any]) -> str:
               "| first token p50 ms | tokens/s |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, s in report["scenarios"].items():
         lat = s["latency_by_mode"]
-        modes = ("faq", "generated", "none", "followup")
+        modes = ("faq", "extractive", "generated", "none", "followup")
         cells = [f"{lat[m]['p50_ms']:.0f} / {lat[m]['p95_ms']:.0f}" if lat[m]["n"] else "-" for m in modes]
         lines.append(f"| {name} | {' | '.join(cells)} | {s['first_token_ms_p50'] or '-'} | {s['tokens_per_s_p50'] or '-'} |")
     return "\n".join(lines) + "\n"

@@ -106,4 +106,16 @@ def build_service(settings: KnowledgeSettings) -> KnowledgeService:
         llm=build_llm(settings.llm),
         llm_settings=settings.llm,
         analyzer=analyzer,
+        model_name=model_name(settings.llm),
     )
+
+
+def model_name(settings: LlmSettings) -> str:
+    """How decision records name the configured model: backend and model file or tag."""
+    match settings.backend:
+        case "llamacpp":
+            return f"llamacpp:{settings.model_path.name}"
+        case "ollama":
+            return f"ollama:{settings.ollama_model}"
+        case _:
+            return ""

@@ -1,17 +1,22 @@
 """The answer chain (LCEL): rewrite a follow-up, retrieve, then answer by mode (faq, generated, none).
 
 ```
-question, history --rewrite--> standalone question --retrieve--> hits --choose-->
+question, history --rewrite--> standalone question --retrieve--> hits --choose (policy)-->
     faq        the curated answer as written (no model involved)
+    extractive sentences copied from a document passage, or from any passage when there is no model
     generated  the model composes from the top passages; each sentence is held to the grounding
                check before it is streamed; failure, lateness or a model error -> extractive answer
     none       an honest "cannot confirm" with a human and 129 as the way forward
 ```
-Everything the model sees is masked first (:func:`knowledge.rules.privacy.mask`).
+The chain is given its parts (a retriever, a policy, a composer, a model) and knows nothing above
+them. Everything the model sees is masked first (:func:`knowledge.rules.privacy.mask`); every answer
+carries its :class:`~knowledge.domain.decision.DecisionRecord`, also logged as one JSON line.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import queue
 import re
 import threading
@@ -19,32 +24,33 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from knowledge.answering.composer import AnswerComposer
 from knowledge.answering.grounding import (
-    Grounding,
     attribute_citations,
-    best_extract,
     check_grounding,
     citations,
     extract_facts,
     renumber_citations,
 )
 from knowledge.answering.llm import LlamaCppChat
+from knowledge.answering.policy import AnswerPolicy, Choice
 from knowledge.answering.prompts import answer_prompt, format_history, format_passages, rewrite_prompt
+from knowledge.domain.answer import Answer
+from knowledge.domain.decision import DecisionRecord, HitScore
 from knowledge.domain.hit import Hit
 from knowledge.korean.analyzer import load_user_dict
 from knowledge.korean.text import normalize
+from knowledge.retrieval.retriever import Retriever
 from knowledge.rules.privacy import mask
 from knowledge.settings import LlmSettings
 
-if TYPE_CHECKING:
-    from knowledge.answering.service import KnowledgeService
-    from knowledge.domain.answer import Answer
+logger = logging.getLogger(__name__)
 
 Speaker = Literal["user", "bot"]
 Turn = tuple[Speaker, str]
@@ -61,26 +67,6 @@ class GenerationTimeoutError(TimeoutError):
     """The model did not finish before the deadline."""
 
 
-@dataclass
-class Trace:
-    """What happened while answering one question (for logs and the benchmark; all text is masked)."""
-
-    question: str = ""
-    standalone: str = ""
-    rewritten_by: Literal["none", "rules", "llm"] = "none"
-    mode: str = ""
-    fallback: str = ""
-    raw_generation: str = ""
-    grounding: Grounding | None = None
-    rewrite_ms: float = 0.0
-    retrieve_ms: float = 0.0
-    first_token_ms: float | None = None
-    generate_ms: float = 0.0
-    tokens: int = 0
-    total_ms: float = 0.0
-    passages: list[str] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class AnswerEvent:
     """One step of a streamed answer.
@@ -88,14 +74,14 @@ class AnswerEvent:
     ``generating``: the model is composing (sent once, before any delta; faq and none answers
     skip straight to ``final``); ``delta``: text to append (already checked, citations numbered as the passages were);
     ``reset``: discard what was shown (an extractive answer follows); ``final``: the complete
-    :class:`Answer` and its trace, whose text (citations renumbered to match its sources) replaces
+    :class:`Answer` and its decision record, whose text (citations renumbered to match its sources) replaces
     what was streamed.
     """
 
     kind: Literal["generating", "delta", "reset", "final"]
     text: str = ""
     answer: Answer | None = None
-    trace: Trace | None = None
+    trace: DecisionRecord | None = None
 
 
 @dataclass
@@ -103,16 +89,17 @@ class _State:
     question: str
     history: Sequence[Turn]
     on_date: date | None
-    trace: Trace
+    trace: DecisionRecord
     program: str | None = None
     standalone: str = ""
     hits: list[Hit] = field(default_factory=list)
+    choice: Choice | None = None
     answer: Answer | None = None
     started: float = field(default_factory=time.perf_counter)
 
 
-def final_answer(events: Iterable[AnswerEvent]) -> tuple[Answer, Trace]:
-    """Read an answer's events to the end: the final answer and its trace."""
+def final_answer(events: Iterable[AnswerEvent]) -> tuple[Answer, DecisionRecord]:
+    """Read an answer's events to the end: the final answer and its decision record."""
     for event in events:
         if event.kind == "final" and event.answer is not None and event.trace is not None:
             return event.answer, event.trace
@@ -239,13 +226,34 @@ def _finalize(shown: str, pending: str, passages: Sequence[str]) -> tuple[str, s
 
 
 class AnswerChain:
-    """Rewrite, retrieve, choose a mode, and (for ``generated``) compose and check an answer."""
+    """Rewrite, retrieve, choose a mode (the policy), and compose the answer; ``generated`` is checked sentence by sentence."""
 
-    def __init__(self, service: KnowledgeService, llm: BaseChatModel | None, settings: LlmSettings) -> None:
-        """Wire the chain; no model is loaded or called here (only the small welfare-term list is read)."""
-        self.service = service
+    def __init__(
+        self,
+        retriever: Retriever,
+        policy: AnswerPolicy,
+        composer: AnswerComposer,
+        llm: BaseChatModel | None,
+        settings: LlmSettings,
+        *,
+        model_name: str = "",
+    ) -> None:
+        """Wire the chain; no model is loaded or called here (only the small welfare-term list is read).
+
+        Args:
+            retriever: finds hits for a question.
+            policy: decides the mode from the hits.
+            composer: writes the answer of each mode.
+            llm: the chat model that may compose answers; None for retrieval only (faq/extractive/none).
+            settings: limits for the model (deadline, passages, rewrite).
+            model_name: how the decision record names the model (the backend and model file or tag).
+        """
+        self.retriever = retriever
+        self.policy = policy
+        self.composer = composer
         self.llm = llm
         self.settings = settings
+        self.model_name = model_name or (type(llm).__name__ if llm is not None else "")
         self.topics = [word for word, _ in load_user_dict()]
         self.route: Runnable[_State, _State] = (
             RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableLambda(self._choose)
@@ -301,16 +309,16 @@ class AnswerChain:
         """Search; an elliptical question ("서류는요?") that finds nothing confident is rewritten and retried."""
         start, rewrite_before = time.perf_counter(), state.trace.rewrite_ms
         state.trace.standalone = state.standalone
-        state.hits = self.service.search(state.standalone, on_date=state.on_date)
+        state.hits = self.retriever.search(state.standalone, on_date=state.on_date)
         elliptical = not any(t in state.question for t in self.topics)
         if (state.history or state.program) and elliptical and state.trace.rewritten_by == "none":
             # "서류는요?" after talking about 기초연금: try the question with the program put back in,
             # and keep whichever retrieves better.
             original, hits = state.standalone, state.hits
-            was_confident = self.service.is_confident(original, hits)
+            was_confident = self.policy.is_confident(original, hits)
             if self._apply_rewrite(state):
-                state.hits = self.service.search(state.standalone, on_date=state.on_date)
-                better = self.service.is_confident(state.standalone, state.hits) or (
+                state.hits = self.retriever.search(state.standalone, on_date=state.on_date)
+                better = self.policy.is_confident(state.standalone, state.hits) or (
                     not was_confident and bool(state.hits) and (not hits or state.hits[0].dense >= hits[0].dense)
                 )
                 if not better:
@@ -320,10 +328,37 @@ class AnswerChain:
         return state
 
     def _choose(self, state: _State) -> _State:
-        if self.service.is_confident(state.standalone, state.hits):
-            state.answer = self.service.faq_answer(state.hits)
-        elif self.llm is None or not self.service.may_generate(state.standalone, state.hits):
-            state.answer = self.service.cannot_answer(state.hits, question=state.standalone)
+        choice = self.policy.choose(state.standalone, state.hits, model_available=self.llm is not None)
+        state.choice = choice
+        trace = state.trace
+        trace.reason, trace.checks, trace.thresholds = choice.reason, choice.checks, self.policy.thresholds
+        trace.hits = [
+            HitScore(
+                h.doc_id,
+                "document" if h.is_document else "faq",
+                round(h.score, 4),
+                round(h.dense, 4),
+                round(h.keyword, 3),
+                h.item.title,
+            )
+            for h in state.hits
+        ]
+        if choice.route != "generate":
+            trace.model_skipped = (
+                "no_model"
+                if self.llm is None
+                else ("curated_answer" if choice.route in ("faq", "extractive") else "not_relevant")
+            )
+        match choice.route:
+            case "faq":
+                state.answer = self.composer.faq_answer(state.hits)
+            case "extractive":
+                passages = state.hits if choice.reason == "confident_document" else state.hits[: self.settings.passages]
+                state.answer = self.composer.extractive_answer(state.standalone, passages) or self.composer.cannot_answer(
+                    state.hits, question=state.standalone
+                )
+            case "none":
+                state.answer = self.composer.cannot_answer(state.hits, question=state.standalone)
         return state
 
     # -- public API ----------------------------------------------------------------------------
@@ -337,38 +372,50 @@ class AnswerChain:
     def stream(
         self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
     ) -> Iterator[AnswerEvent]:
-        """Answer step by step; the last event is ``final`` with the :class:`Answer`.
+        """Answer step by step; the last event is ``final`` with the :class:`Answer` (carrying its decision record).
 
         ``program`` is the welfare program the dialogue remembers, for follow-ups that only point back at it.
         """
         start = time.perf_counter()
         masked = mask(normalize(question))
-        trace = Trace(question=masked)
+        trace = DecisionRecord(question=masked)
         history = [(s, mask(t)) for s, t in history][-_MAX_HISTORY_TURNS:]
         state = _State(masked, history, on_date, trace, program=program or None)
-        state = self.route.invoke(state)
+        if not masked.strip():
+            trace.reason = "empty"
+            state.answer = self.composer.cannot_answer(question="")
+        else:
+            state = self.route.invoke(state)
         state.started = start
         if state.answer is None:
+            trace.model = self.model_name
             yield AnswerEvent("generating")
             yield from self._generate(state)
             return
-        trace.mode = state.answer.mode
-        trace.total_ms = (time.perf_counter() - start) * 1000
-        yield AnswerEvent("final", answer=state.answer, trace=trace)
+        yield self._final(state, state.answer)
 
     def invoke(
         self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
-    ) -> tuple[Answer, Trace]:
-        """The final answer and its trace."""
+    ) -> tuple[Answer, DecisionRecord]:
+        """The final answer and its decision record."""
         return final_answer(self.stream(question, history=history, program=program, on_date=on_date))
+
+    def _final(self, state: _State, answer: Answer) -> AnswerEvent:
+        """The last event: the answer with its decision record, which is logged as one JSON line."""
+        trace = state.trace
+        trace.mode = answer.mode
+        trace.fallback = answer.fallback
+        trace.total_ms = (time.perf_counter() - state.started) * 1000
+        logger.info("answer decision %s", json.dumps(trace.as_log(), ensure_ascii=False))
+        return AnswerEvent("final", answer=replace(answer, decision=trace), trace=trace)
 
     # -- generation ----------------------------------------------------------------------------
     def _passages(self, hits: list[Hit]) -> list[tuple[str, str]]:
         out = []
         for hit in hits[: self.settings.passages]:
-            p = hit.payload
-            text = f"{p.get('question', '')}\n{p.get('answer', '')}"[: self.settings.passage_chars]
-            out.append((str(p.get("source", {}).get("title", "")), mask(text)))
+            item = hit.item
+            text = f"{item.title}\n{item.body}"[: self.settings.passage_chars]
+            out.append((item.source.title, mask(text)))
         return out
 
     def _generate(self, state: _State) -> Iterator[AnswerEvent]:
@@ -407,23 +454,18 @@ class AnswerChain:
                     yield AnswerEvent("delta", text=text[len(shown.strip()) :].strip())
                 shown = text
         shown = shown.strip()
-        trace.grounding = check_grounding(trace.raw_generation, texts)
+        verdict = check_grounding(trace.raw_generation, texts)
+        trace.unsupported, trace.bad_citations = tuple(verdict.unsupported), tuple(verdict.bad_citations)
         if shown and failure:
             yield AnswerEvent("reset")
-        answer = self._finish(state, shown, failure, passages)
-        trace.mode, trace.fallback = answer.mode, failure
-        trace.total_ms = (time.perf_counter() - state.started) * 1000
-        yield AnswerEvent("final", answer=answer, trace=trace)
+        yield self._final(state, self._finish(state, shown, failure, passages))
 
     def _finish(self, state: _State, text: str, failure: str, passages: list[tuple[str, str]]) -> Answer:
         hits = state.hits[: len(passages)]
         if failure == "model_declined":
-            return self.service.cannot_answer(state.hits, question=state.standalone)
+            return self.composer.cannot_answer(state.hits, question=state.standalone)
         if failure:
-            extract, number = best_extract(state.standalone, [str(h.payload.get("answer", "")) for h in hits])
-            if not extract:
-                return self.service.cannot_answer(state.hits, question=state.standalone)
-            answer = self.service.generated_answer(f"{extract} [1]", [hits[number - 1]], hits[0], extractive=True)
-            return replace(answer, fallback=failure)
+            extract = self.composer.extractive_answer(state.standalone, hits, fallback=failure)
+            return extract or self.composer.cannot_answer(state.hits, question=state.standalone)
         order = check_grounding(text, [f"{title}\n{body}" for title, body in passages]).cited
-        return self.service.generated_answer(renumber_citations(text, order), [hits[n - 1] for n in order], hits[0])
+        return self.composer.generated_answer(renumber_citations(text, order), [hits[n - 1] for n in order], hits[0])

@@ -101,7 +101,7 @@ def extract_facts(text: str) -> list[Fact]:
             if multiplier == 1:
                 break
             nxt = _CHUNK.match(body, end + len(body[end:]) - len(body[end:].lstrip()))
-            current = nxt if nxt and body[end:nxt.start()].strip() == "" else None
+            current = nxt if nxt and body[end : nxt.start()].strip() == "" else None
         unit_match = _UNIT.match(body, end)
         unit = ""
         if unit_match:

@@ -37,7 +37,12 @@ REWRITE_HUMAN = """[대화]
 
 # One worked example keeps a small model on format (measured: without it, it answers the question).
 _REWRITE_EXAMPLE = (
-    ("human", REWRITE_HUMAN.format(history="시민: 기초연금 얼마 받을 수 있어요?\n도우미: 2026년 기초연금은 ...", question="그거 어디서 신청해요?")),
+    (
+        "human",
+        REWRITE_HUMAN.format(
+            history="시민: 기초연금 얼마 받을 수 있어요?\n도우미: 2026년 기초연금은 ...", question="그거 어디서 신청해요?"
+        ),
+    ),
     ("ai", "기초연금은 어디서 신청하나요?"),
 )
 

@@ -1,4 +1,4 @@
-"""Domain types every layer speaks: FAQ entries, long documents and their chunks, sources, hits, answers.
+"""Domain types every layer speaks: FAQ entries, long documents and their chunks, sources, hits, answers, programs.
 
 Pydantic and dataclasses only; imports nothing above :mod:`knowledge.korean`.
 """
@@ -9,5 +9,7 @@ __all__ = [
     "faq",
     "helpline",
     "hit",
+    "program_files",
+    "programs",
     "source",
 ]

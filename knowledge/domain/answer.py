@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from knowledge.domain.decision import DecisionRecord
 from knowledge.domain.source import Source
 
-Mode = Literal["faq", "generated", "none"]
+Mode = Literal["faq", "extractive", "generated", "none"]
+"""faq: a curated entry as written; extractive: sentences copied from a passage (a document, or when the
+model is absent, late or unreliable); generated: composed by the model from passages and checked; none:
+an honest "cannot confirm"."""
 
 
 @dataclass(frozen=True)
@@ -21,4 +25,6 @@ class Answer:
     doc_id: str | None = None
     suggestions: tuple[str, ...] = field(default_factory=tuple)
     fallback: str = ""
-    """Why a generated answer fell back to passage sentences: timeout, ungrounded, model_error ("" if it did not)."""
+    """Why a model answer fell back to passage sentences: timeout, ungrounded, model_error ("" if it did not)."""
+    decision: DecisionRecord | None = field(default=None, compare=False, repr=False)
+    """How the answer was chosen (None for fixed messages such as the crisis reply)."""

@@ -39,6 +39,25 @@ class FaqEntry(BaseModel):
             return False
         return self.valid_until is None or day <= self.valid_until
 
+    @property
+    def doc_id(self) -> str:
+        """The id the store ranks it by (the entry's id)."""
+        return self.id
+
+    @property
+    def title(self) -> str:
+        """What the passage is about: the question."""
+        return self.question
+
+    @property
+    def body(self) -> str:
+        """The text a citizen is shown: the curated answer."""
+        return self.answer
+
+    def searchable_text(self) -> str:
+        """Everything the entry says (question, phrasings, answer): what scope rules check a question against."""
+        return " ".join([self.question, *self.alternatives, self.answer])
+
     def as_source(self) -> Source:
         """The citation shown next to an answer from this entry."""
         return Source(title=self.source.title, url=self.source.url, updated_at=self.updated_at.isoformat())

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
+
+from knowledge.domain.document import DocumentChunk
+from knowledge.domain.faq import FaqEntry
+
+KnowledgeItem = FaqEntry | DocumentChunk
+"""What a hit carries: a curated FAQ entry or a chunk of a long document; both give a title, a body and a source."""
+
+
+def item_from_payload(payload: dict[str, Any]) -> KnowledgeItem:
+    """The typed item behind a stored payload (a document chunk says ``kind: document``)."""
+    if payload.get("kind") == "document":
+        return DocumentChunk.model_validate(payload)
+    return FaqEntry.model_validate(payload)
 
 
 @dataclass(frozen=True)
@@ -30,3 +44,13 @@ class Hit:
     dense: float
     keyword: float
     payload: dict[str, Any]
+
+    @cached_property
+    def item(self) -> KnowledgeItem:
+        """The FAQ entry or document chunk this hit found, validated once."""
+        return item_from_payload(self.payload)
+
+    @property
+    def is_document(self) -> bool:
+        """Whether the hit is a chunk of a long document rather than a curated FAQ entry."""
+        return isinstance(self.item, DocumentChunk)

@@ -17,13 +17,20 @@ class SourceRef(BaseModel):
 
 
 class Source(BaseModel):
-    """A source as shown to citizens: title, link and the date the text was last checked."""
+    """A source as shown to citizens: title, link, the date the text was last checked, and where in a document."""
 
     model_config = ConfigDict(frozen=True)
 
     title: str
     url: str
     updated_at: str
+    page: int | None = Field(None, description="Page of the document the text is on (formats with pages)")
+    heading: str = Field("", description="Section of the document the text is under")
+
+    @property
+    def location(self) -> str:
+        """Where in the document, in Korean ("3쪽 · 지원 대상"); empty for an FAQ entry."""
+        return " · ".join(p for p in (f"{self.page}쪽" if self.page else "", self.heading) if p)
 
 
 def empty_to_none(value: Any) -> Any:

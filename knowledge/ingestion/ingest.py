@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from knowledge.domain.document import LongDocument
+from knowledge.domain.document import DocumentChunk, LongDocument
 from knowledge.domain.faq import FaqEntry
 from knowledge.ingestion.chunking import Block, chunk_blocks
 from knowledge.retrieval.embeddings import as_matrix, model_id_of
 from knowledge.retrieval.records import KeywordFields, KnowledgeStore, Record
 
 # How records are built, analyzed and embedded; part of the index id, so a change forces a rebuild.
-INDEX_SCHEME = "faq-phrasings-bm25f-v2"
+INDEX_SCHEME = "faq-phrasings-bm25f-v3"
 # Longest chunk of a long document, in characters (e5-small reads 512 tokens; Korean ~1-2 chars each).
 CHUNK_CHARS = 500
 
@@ -92,29 +92,23 @@ def faq_records(entries: Sequence[FaqEntry], embeddings: Embeddings) -> list[Rec
 
 
 def document_payload(document: LongDocument, heading: str, text: str, index: int, page: int | None) -> dict[str, Any]:
-    """What a hit on a chunk carries: the chunk, where it sits, and the document's source.
-
-    ``kind: document`` tells it apart from an FAQ payload (which is exactly ``FaqEntry.model_dump``);
-    ``question``/``answer`` repeat the heading path and the text for code that reads FAQ-shaped payloads.
-    """
-    return {
-        "kind": "document",
-        "question": heading,
-        "answer": text,
-        "doc_id": document.id,
-        "title": document.title,
-        "heading": heading,
-        "text": text,
-        "chunk": index,
-        "page": page,
-        "file_name": document.file_name,
-        "category": document.category,
-        "tenant": document.tenant,
-        "source": document.source.model_dump(mode="json"),
-        "updated_at": document.updated_at.isoformat(),
-        "valid_from": document.valid_from.isoformat() if document.valid_from else None,
-        "valid_until": document.valid_until.isoformat() if document.valid_until else None,
-    }
+    """What a hit on a chunk carries (a :class:`DocumentChunk`): the chunk, where it sits, the document's source."""
+    chunk = DocumentChunk(
+        doc_id=document.id,
+        title=document.title,
+        heading=heading,
+        text=text,
+        chunk=index,
+        page=page,
+        file_name=document.file_name,
+        category=document.category,
+        tenant=document.tenant,
+        source=document.source,
+        updated_at=document.updated_at,
+        valid_from=document.valid_from,
+        valid_until=document.valid_until,
+    )
+    return chunk.model_dump(mode="json")
 
 
 def document_records(documents: Sequence[LongDocument], embeddings: Embeddings) -> list[Record]:
