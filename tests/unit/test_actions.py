@@ -121,7 +121,14 @@ def test_an_invented_amount_is_taken_back_in_the_stream(build: Any) -> None:
     assert log is not None
     events = list(log.follow(10))
     assert [e["event"] for e in events] == ["delta", "reset", "final"]
-    assert all("400,000" not in str(e) for e in events) and "349,700원" in events[-1]["text"]
+    # What the citizen can see (texts, sources) never has the invented amount; only the staff-side decision record names it.
+    shown = [
+        {k: v for k, v in e.items() if k != "custom"}
+        | {"custom": {k: v for k, v in (e.get("custom") or {}).items() if k != "decision"}}
+        for e in events
+    ]
+    assert all("400,000" not in str(e) for e in shown) and "349,700원" in events[-1]["text"]
+    assert "400,000원" in events[-1]["custom"]["decision"]["unsupported"]
 
 
 def test_faq_answers_are_not_streamed_even_when_the_channel_could(build: Any) -> None:
