@@ -38,7 +38,10 @@ class ScriptedRasa:
 
 
 class ScriptedChat(BaseChatModel):
-    """Replies from a script, a few characters per chunk; records every prompt it was given."""
+    """Replies from a script, a few characters per chunk, after ``delay_s``; records every prompt it was given.
+
+    With ``error`` it fails after ``delay_s`` (a server that is down but only says so after a connect timeout).
+    """
 
     replies: list[str] = []
     delay_s: float = 0.0
@@ -51,9 +54,9 @@ class ScriptedChat(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         self.seen.append("\n".join(str(m.content) for m in messages))
+        time.sleep(self.delay_s)
         if self.error:
             raise ConnectionError(self.error)
-        time.sleep(self.delay_s)
         reply = self.replies.pop(0) if self.replies else ""
         for i in range(0, len(reply), 3):
             yield ChatGenerationChunk(message=AIMessageChunk(content=reply[i : i + 3]))

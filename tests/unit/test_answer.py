@@ -1,6 +1,7 @@
 from datetime import date
 
 from knowledge.answering.service import KnowledgeService
+from knowledge.domain.faq import FaqEntry
 
 
 def test_amount_question_gets_the_curated_answer_with_source(service: KnowledgeService) -> None:
@@ -27,10 +28,14 @@ def test_a_year_the_entry_does_not_cover_is_not_answered_with_2026_figures(servi
     assert service.answer("2030년 기초연금은 얼마예요?").mode == "none"
 
 
-def test_needs_review_entries_carry_a_caveat(service: KnowledgeService) -> None:
+def test_needs_review_entries_carry_a_caveat(service: KnowledgeService, subset_entries: list[FaqEntry]) -> None:
     answer = service.answer("부모급여 0세 얼마 받아요?")
     assert answer.doc_id == "parental-benefit-amount"
-    assert "확인" in answer.text.split("\n")[-1]
+    # The curated text itself says "확인" more than once: the caveat is a note after it, not a word in it.
+    curated = next(e.answer for e in subset_entries if e.id == "parental-benefit-amount")
+    caveat = answer.text.removeprefix(curated).strip()
+    assert answer.text.startswith(curated) and caveat.startswith("※") and "다시 확인" in caveat
+    assert "※" not in service.answer("기초연금 얼마 받을 수 있어요?").text  # a confirmed entry has no caveat
 
 
 def test_empty_question_is_not_found(service: KnowledgeService) -> None:
