@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -58,12 +59,23 @@ def test_schema_uses_kagome_kr_for_korean_text_and_field_for_filters(fake, embed
     store.close()
 
 
-def test_startup_sends_nothing_outside_and_checks_readiness(fake, embeddings, analyzer) -> None:
+def test_startup_sends_nothing_outside_and_checks_readiness(fake, embeddings, analyzer, monkeypatch) -> None:
+    outside: list[str] = []
+    lookup = socket.getaddrinfo
+
+    def local_only(host: object, *args: object, **kwargs: object) -> object:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            outside.append(str(host))  # e.g. the client's own start-up check asking pypi.org for its latest version
+            raise socket.gaierror(f"no network in this test: {host}")
+        return lookup(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
     store = make_store(fake, embeddings, analyzer)
     store.ensure_schema()
     paths = [path for _, path, _ in fake.rest_log]
     assert "/v1/.well-known/ready" in paths  # readiness is checked against the server itself
     store.close()
+    assert outside == [], "a city server sends nothing outside"
 
 
 def test_another_embedding_model_refuses_to_open(fake, embeddings, analyzer) -> None:
