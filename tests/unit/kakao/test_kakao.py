@@ -132,6 +132,7 @@ MALFORMED: list[Any] = [
     {"userRequest": {"utterance": ["기초연금"], "user": {"id": "u1"}}},
     {"userRequest": {"utterance": None, "user": {"id": "u1"}}},
     {"userRequest": {"utterance": "기초연금", "user": "u1"}},
+    # Well-formed enough to answer: a bad callbackUrl and action are ignored, not a reason to refuse the question.
     {"userRequest": {"utterance": "기초연금", "user": {"id": "u1"}, "callbackUrl": 5}, "action": "x"},
 ]
 
@@ -140,9 +141,10 @@ MALFORMED: list[Any] = [
 def test_malformed_requests_get_a_korean_skill_response(client: FlaskClient, rasa: SlowRasa, body: Any) -> None:
     status, response, elapsed = ask(client, body)
     assert status == 200 and elapsed < KAKAO_LIMIT_S
-    assert "요" in texts(response)
-    if rasa.sent:  # only the last case is well-formed enough to answer (a bad callbackUrl is ignored)
-        assert rasa.sent == [("kakao:u1", "기초연금")]
+    if body is MALFORMED[-1]:
+        assert rasa.sent == [("kakao:u1", "기초연금")] and "349,700원" in texts(response)
+    else:
+        assert rasa.sent == [] and "이해하지 못했어요" in texts(response)
 
 
 @pytest.mark.parametrize("utterance", ["", "   ", "\n"])
