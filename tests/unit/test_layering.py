@@ -20,16 +20,32 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports_in(path: Path) -> set[str]:
-    """Every module a file imports, at any depth (inside functions and TYPE_CHECKING blocks too)."""
+def is_module(name: str) -> bool:
+    """Whether ``name`` is one of our modules or packages (a .py file or a folder with __init__.py)."""
+    path = ROOT / name.replace(".", "/")
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def imports_in(path: Path, module: str | None = None) -> set[str]:
+    """Every module a file imports, at any depth (inside functions and TYPE_CHECKING blocks too).
+
+    Relative imports are resolved against ``module`` (by default the file's own name), so
+    "from ..answering import service" in knowledge/domain/faq.py counts as knowledge.answering.service.
+    """
+    module = module or module_name(path)
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            # "from knowledge.domain import faq" imports the module knowledge.domain.faq
-            names |= {f"{node.module}.{a.name}" for a in node.names if (ROOT / node.module.replace(".", "/") / f"{a.name}.py").exists()}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            source = ".".join([*base, *([node.module] if node.module else [])])
+            if not source:
+                continue
+            names.add(source)
+            # "from knowledge.domain import faq" (or "from knowledge import answering") imports that module
+            names |= {f"{source}.{a.name}" for a in node.names if is_module(f"{source}.{a.name}")}
     return names
 
 
@@ -116,6 +132,19 @@ def test_the_checks_catch_a_call_up_and_a_cycle() -> None:
     assert cycles(graph) == [
         "knowledge.answering.chain -> knowledge.answering.service -> knowledge.answering.chain",
         "knowledge.answering.service -> knowledge.domain.faq -> knowledge.answering.service",
+    ]
+
+
+def test_relative_and_package_imports_are_seen(tmp_path: Path) -> None:
+    """The import reader itself: a call-up written relatively, or as a subpackage, is still a call-up."""
+    source = tmp_path / "faq.py"
+    source.write_text("from ..answering import service\nfrom . import hit\nfrom knowledge import retrieval\n", encoding="utf-8")
+    names = imports_in(source, "knowledge.domain.faq")
+    assert {"knowledge.answering.service", "knowledge.domain.hit", "knowledge.retrieval"} <= names
+    assert call_ups({"knowledge.domain.faq": names}) == [
+        "knowledge.domain.faq (domain) calls up into knowledge.answering (answering)",
+        "knowledge.domain.faq (domain) calls up into knowledge.answering.service (answering)",
+        "knowledge.domain.faq (domain) calls up into knowledge.retrieval (retrieval)",
     ]
 
 
