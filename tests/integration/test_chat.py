@@ -15,6 +15,15 @@ from tests.integration.conftest import RunningStack
 pytestmark = pytest.mark.integration
 
 
+# The two honest ways to say "I cannot help with that": the out_of_scope reply, and the knowledge base's
+# "not found" (nlu_fallback goes there). A greeting or chit-chat reply also says "복지" and offers a human.
+DECLINED = ("답하기 어려워요", "확인할 수 없었어요")
+
+
+def declined(text: str) -> bool:
+    return any(phrase in text for phrase in DECLINED)
+
+
 def chat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]]:
     response = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": session, "text": text}, timeout=30)
     assert response.status_code == 200, response.text
@@ -68,7 +77,7 @@ def test_asking_for_a_human_queues_the_chat(stack: RunningStack) -> None:
 
 def test_non_welfare_question_is_declined_politely(stack: RunningStack) -> None:
     [message] = chat(stack, "t6", "비트코인 지금 사도 돼?")
-    assert "복지" in message["text"]
+    assert declined(message["text"]) and "복지" in message["text"], message["text"]
     assert "349,700" not in message["text"]
 
 
@@ -111,5 +120,5 @@ def test_chat_page_is_served(stack: RunningStack) -> None:
 
 def test_gibberish_gets_an_honest_answer_not_a_random_intent(stack: RunningStack) -> None:
     [message] = chat(stack, "t8", "ㅁㄴㅇㄹ 콩나물 자전거 파랑 ㅎㅎ")
-    assert "확인할 수 없었어요" in message["text"] or "복지" in message["text"]
+    assert declined(message["text"]), message["text"]
     assert {"title": "상담원 연결", "payload": "/request_human"} in message["buttons"]
