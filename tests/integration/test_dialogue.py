@@ -47,6 +47,7 @@ def test_known_values_are_not_asked_again(stack: RunningStack) -> None:
 
 
 def test_the_form_can_be_cancelled(stack: RunningStack) -> None:
-    texts(stack, "e5", "생계급여 받을 수 있을까요?")
-    assert "그만할게요" in texts(stack, "e5", "그만할래요")
-    assert "모의 계산" not in texts(stack, "e5", "안녕하세요")
+    assert "몇 명" in texts(stack, "e5", "생계급여 받을 수 있을까요?")
+    assert "모의 계산을 그만할게요" in texts(stack, "e5", "그만할래요")  # the form's own cancel, not the general one
+    after = texts(stack, "e5", "안녕하세요")
+    assert "복지 안내 챗봇" in after and "몇 명" not in after, "the form is over: nothing is asked again"
