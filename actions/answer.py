@@ -13,7 +13,7 @@ from actions.render import utter_answer
 from actions.streams import AnswerStreams
 from knowledge.answering.chain import Turn, final_answer, history_from_events
 from knowledge.answering.service import KnowledgeService
-from knowledge.rules.crisis import crisis_reply, is_crisis
+from knowledge.rules.crisis import crisis_reply, detect_crisis
 
 
 class ActionAnswerWelfare(Action):
@@ -31,8 +31,10 @@ class ActionAnswerWelfare(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         """Answer the latest message."""
         text = tracker.latest_message.get("text") or ""
-        if is_crisis(text):  # the classifier missed it: safety first, whatever the intent
-            utter_answer(dispatcher, crisis_reply(self._service.helplines), handoff={"reason": "crisis"})
+        # The web app checks every message before Rasa; this is for a Rasa reached some other way.
+        if (crisis := detect_crisis(text)) is not None:
+            reply = crisis_reply(crisis, self._service.helplines)
+            utter_answer(dispatcher, reply, handoff={"reason": "crisis", "urgent": True}, crisis=crisis.kind)
             return []
         # The chain rewrites a follow-up ("그거 어디서 신청해요?") with the program the dialogue remembers,
         # or else from the earlier turns (it masks them).

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.render import utter_answer
 from knowledge.domain.answer import Answer
 from knowledge.domain.helpline import Helpline
-from knowledge.rules.crisis import crisis_reply
+from knowledge.rules.crisis import UNSPECIFIED, crisis_reply, detect_crisis
 
 
 def handoff_answer(helplines: dict[str, Helpline]) -> Answer:
@@ -41,7 +41,12 @@ class ActionRequestHuman(Action):
 
 
 class ActionCrisisSupport(Action):
-    """A crisis: 109 / 129 / 119 first, in one short message, and an urgent human handoff."""
+    """The NLU saw a crisis: the helplines of its kind first, in one short message, and an urgent handoff.
+
+    The kind comes from :func:`detect_crisis`; when the phrases name none (the classifier caught something
+    they did not), the general lines 109 / 129 / 119. The web app answers crises before Rasa, so this runs
+    for its ``/crisis`` notice (reply unused) and for crises only the classifier recognised.
+    """
 
     def __init__(self, helplines: dict[str, Helpline]) -> None:
         """Keep the helplines the message names."""
@@ -53,5 +58,7 @@ class ActionCrisisSupport(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         """Send the helplines and flag an urgent handoff."""
-        utter_answer(dispatcher, crisis_reply(self._helplines), handoff={"reason": "crisis", "urgent": True})
+        crisis = detect_crisis(tracker.latest_message.get("text") or "") or UNSPECIFIED
+        reply = crisis_reply(crisis, self._helplines)
+        utter_answer(dispatcher, reply, handoff={"reason": "crisis", "urgent": True}, crisis=crisis.kind)
         return []

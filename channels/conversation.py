@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -16,7 +17,7 @@ from channels.rasa_client import DialogueEngine, RasaUnavailableError
 from channels.transcripts import TranscriptStore
 from knowledge.answering.streaming import EventLog, produce_in_background
 from knowledge.domain.helpline import Helpline
-from knowledge.rules.crisis import crisis_reply, is_crisis
+from knowledge.rules.crisis import Crisis, crisis_reply, detect_crisis
 from knowledge.rules.privacy import mask
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 STREAM_PLACEHOLDER = "답변을 작성하고 있어요. 잠시만 기다려 주세요."
 # What it says if the web app stopped before the answer was recorded.
 STREAM_ABANDONED = "죄송해요. 이 답변은 끝까지 작성하지 못했어요. 같은 질문을 다시 보내 주세요."
+# What Rasa is told in place of a crisis message: its rules stop an open form on this intent.
+CRISIS_NOTICE = "/crisis"
 
 
 @dataclass(frozen=True)
@@ -188,11 +191,14 @@ class Conversation:
         ``label`` is what the citizen saw when the text is a quick reply's payload (``/request_human`` is
         shown as 상담원 연결); the transcript keeps it so history reads as the conversation looked.
         With ``stream``, a generated answer comes back as a placeholder plus its updates in
-        :attr:`ChatReply.streams`; without, every message is complete.
+        :attr:`ChatReply.streams`; without, every message is complete. A crisis is answered here, before
+        Rasa, whatever the dialogue state (:meth:`_answer_crisis`).
         """
         masked = mask(text)
         shown = mask(label) if label and label != text else None
         self._transcripts.add_turn(sender_id, "citizen", masked, {"label": shown} if shown else None)
+        if (crisis := detect_crisis(text)) is not None:
+            return self._answer_crisis(sender_id, crisis)
         degraded = False
         streaming = stream and self._streams is not None
         try:
@@ -265,19 +271,42 @@ class Conversation:
                 sender_id, str(message.handoff.get("reason", "requested")), bool(message.handoff.get("urgent"))
             )
 
+    def _answer_crisis(self, sender_id: str, crisis: Crisis) -> ChatReply:
+        """A crisis in any dialogue state: its helplines first, an urgent handoff, and any open form stopped.
+
+        The message itself does not go to Rasa: nothing Rasa adds is worth a moment's delay, and a form must
+        not read "죽고 싶어요" as an answer. Rasa gets :data:`CRISIS_NOTICE` instead, in the background (its
+        reply unused, Rasa being down changes nothing here), so an open form ends as the README promises.
+        """
+        message = self._crisis_message(crisis)
+        turn_id = self._transcripts.add_turn(sender_id, "bot", message.text, message.record_meta(False))
+        self._record_handoff(sender_id, message)
+        threading.Thread(target=self._notify_rasa, args=(sender_id,), name="crisis-notice", daemon=True).start()
+        return ChatReply(messages=(replace(message, turn_id=turn_id),))
+
+    def _notify_rasa(self, sender_id: str) -> None:
+        try:
+            self._engine.send(sender_id, CRISIS_NOTICE)
+        except RasaUnavailableError as exc:
+            logger.warning("could not tell the dialogue engine about a crisis for %s: %s", sender_id, exc)
+
+    def _crisis_message(self, crisis: Crisis) -> BotMessage:
+        """The crisis reply for its kind, flagged for an urgent handoff."""
+        answer = crisis_reply(crisis, self._helplines)
+        return BotMessage(
+            answer.text,
+            sources=tuple(s for s in (_source(x.model_dump()) for x in answer.sources) if s),
+            meta={"mode": "none", "crisis": crisis.kind, "handoff": {"reason": "crisis", "urgent": True}},
+        )
+
     def fallback_reply(self, text: str) -> ChatReply:
         """The reply when the flow itself failed (nothing recorded): an apology, or helplines in a crisis."""
         return ChatReply(messages=(self._offline_reply(mask(text)),), degraded=True)
 
     def _offline_reply(self, text: str) -> BotMessage:
         """What to say when Rasa cannot answer: helplines first in a crisis, else an apology and 129."""
-        if is_crisis(text):
-            answer = crisis_reply(self._helplines)
-            return BotMessage(
-                answer.text,
-                sources=tuple(s.model_dump() for s in answer.sources),
-                meta={"mode": "none", "handoff": {"reason": "crisis", "urgent": True}},
-            )
+        if (crisis := detect_crisis(text)) is not None:
+            return self._crisis_message(crisis)
         line = self._helplines["welfare_call_center"]
         return BotMessage(
             text=(

@@ -74,17 +74,25 @@ def test_a_program_named_by_a_synonym_is_remembered_for_follow_ups_and_new_progr
     assert message["custom"]["doc_id"] == "child-allowance-amount"
 
 
-def test_crisis_missed_by_nlu_is_still_caught(service: KnowledgeService) -> None:
+def test_crisis_missed_by_nlu_is_still_caught_with_an_urgent_handoff(service: KnowledgeService) -> None:
     [message] = run(ActionAnswerWelfare(service), tracker("요즘 정말 죽고싶다는 생각만 들어요"))
-    assert message["text"].startswith("지금 많이 힘드시군요")
-    assert message["custom"]["handoff"] == {"reason": "crisis"}
+    assert message["text"].index("109") < message["text"].index("129")
+    assert message["custom"]["handoff"] == {"reason": "crisis", "urgent": True}
+    assert message["custom"]["crisis"] == "suicide"
 
 
 def test_handoff_and_crisis_actions_flag_the_chat(service: KnowledgeService) -> None:
     [human] = run(ActionRequestHuman(service.helplines), tracker("상담원 연결"))
     assert human["custom"]["handoff"] == {"reason": "requested"} and "129" in human["text"]
-    [crisis] = run(ActionCrisisSupport(service.helplines), tracker("죽고 싶어요"))
+    [crisis] = run(ActionCrisisSupport(service.helplines), tracker("남편이 때려요"))
     assert crisis["custom"]["handoff"]["urgent"] is True
+    assert crisis["text"].index("112") < crisis["text"].index("1366") < crisis["text"].index("129")
+
+
+def test_crisis_the_phrases_cannot_name_gets_the_general_lines(service: KnowledgeService) -> None:
+    [crisis] = run(ActionCrisisSupport(service.helplines), tracker("/crisis"))
+    assert crisis["custom"]["crisis"] == "unspecified" and crisis["custom"]["handoff"]["urgent"] is True
+    assert crisis["text"].index("109") < crisis["text"].index("129") < crisis["text"].index("119")
 
 
 def test_action_names_match_the_domain(service: KnowledgeService) -> None:

@@ -1,7 +1,5 @@
 import pytest
 
-from knowledge.ingestion.seed_files import load_helplines
-from knowledge.rules.crisis import crisis_reply, is_crisis
 from knowledge.rules.privacy import mask
 
 
@@ -23,20 +21,3 @@ def test_personal_data_is_masked(text: str, expected: str) -> None:
 def test_welfare_figures_are_not_masked() -> None:
     text = "4인 가구 월 300만원, 기초연금 349,700원, 66살, 129"
     assert mask(text) == text
-
-
-@pytest.mark.parametrize("text", ["죽고 싶어요", "더이상 못 살겠어요", "남편이 때려요", "자 살 생각이 나요"])
-def test_crisis_phrases_are_caught(text: str) -> None:
-    assert is_crisis(text)
-
-
-@pytest.mark.parametrize("text", ["기초연금 얼마예요", "죽 먹고 싶어요", "살 빼는 법"])
-def test_ordinary_messages_are_not_crisis(text: str) -> None:
-    assert not is_crisis(text)
-
-
-def test_crisis_reply_puts_helplines_first_with_sources() -> None:
-    reply = crisis_reply(load_helplines())
-    assert reply.text.index("109") < reply.text.index("129") < reply.text.index("119")
-    assert len(reply.text) < 200
-    assert {s.title for s in reply.sources} >= {load_helplines()["suicide_prevention"].source.title}
