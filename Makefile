@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-streaming ingest train clean
+.PHONY: help setup browser run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-retrieval   retrieval quality and latency"
 	@echo "make bench-nlu         intent/entity F1 on the held-out set, Kiwi vs Whitespace, parse latency"
 	@echo "make bench-answers     generated-answer accuracy, grounding, refusal and latency per LLM backend"
+	@echo "make bench-coverage    share of broad citizen questions answered vs refused, per split (none, llamacpp)"
 	@echo "make bench-streaming   time to first text in the widget, streamed vs whole generated answers (real stack)"
 
 setup: $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
@@ -129,12 +130,16 @@ bench-nlu: $(VENV)/.installed $(RASA_VENV)/.installed
 bench-answers: $(VENV)/.llm-installed $(LLM_MODEL)
 	$(VENV)/bin/python -m bench.answers
 
+# Share of broad citizen questions the bot answers vs refuses, per split: ~1 minute for none, a few more with the model.
+bench-coverage: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.coverage
+
 # Streamed vs whole generated answers through the real stack (bokji run): about 6 minutes on 2 cores.
 bench-streaming: $(VENV)/.llm-installed $(LLM_MODEL)
 	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
 	$(VENV)/bin/python -m bench.streaming
 
-bench: bench-retrieval bench-nlu bench-answers bench-streaming
+bench: bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming
 
 clean:
 	rm -rf var bot/models
