@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming ingest train clean
+.PHONY: help setup browser java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -33,7 +33,7 @@ help:
 	@echo "make bench-coverage    share of broad citizen questions answered vs refused, per split (none, llamacpp)"
 	@echo "make bench-streaming   time to first text in the widget, streamed vs whole generated answers (real stack)"
 
-setup: $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
+setup: java $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
 	$(call step,setup complete: now run 'make run')
 
 # Headless Chromium and a Korean font for the widget's browser tests (Debian packages; never a downloaded build).
@@ -41,6 +41,12 @@ browser:
 	@test -x /usr/bin/chromium && fc-list :lang=ko | grep -q . || { \
 	  printf '\n\033[1m==> headless Chromium and a Korean font for the widget tests\033[0m\n'; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-nanum fontconfig; }
+
+# A headless Java runtime for konlpy's Okt analyzer (BOKJI_KNOWLEDGE__ANALYZER=okt): a Debian package, never a downloaded JDK.
+java:
+	@command -v java >/dev/null || { \
+	  printf '\n\033[1m==> headless Java runtime for the Okt analyzer (konlpy)\033[0m\n'; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless; }
 
 # [1/5] The app environment (Python 3.11): actions, knowledge, channels, tests.
 $(VENV)/.installed: requirements/app.lock pyproject.toml
@@ -77,11 +83,12 @@ $(RASA_VENV)/.installed: requirements/rasa.lock
 	@touch $@
 
 # [3/5] Models ship inside packages (no model hub is reachable): check they load.
-var/.models-ok: $(VENV)/.installed
+var/.models-ok: $(VENV)/.installed | java
 	$(call step,[3/5] embedded models)
 	@mkdir -p var
 	$(VENV)/bin/python -c "from knowledge.retrieval.embeddings import E5Embeddings as E; e = E(); print('embedding model', e.model_id, 'dim', len(e.embed_query('확인')))"
 	$(VENV)/bin/python -c "from knowledge.korean.analyzer import make_analyzer; print('kiwi ok:', [m.form for m in make_analyzer().morphemes('기초연금받을수있나요')])"
+	$(VENV)/bin/python -c "from knowledge.korean.analyzer import make_analyzer; print('okt ok:', [m.form for m in make_analyzer('okt').morphemes('기초연금받을수있나요')])"
 	@touch $@
 
 # [4/5] Ingest the seed FAQs (incremental: unchanged entries are skipped).
@@ -106,7 +113,7 @@ run:
 
 test: test-unit test-integration
 
-test-unit: $(VENV)/.installed
+test-unit: $(VENV)/.installed java
 	$(call step,unit tests)
 	$(VENV)/bin/python -m pytest tests/unit -q
 

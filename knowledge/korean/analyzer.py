@@ -2,6 +2,7 @@
 
 Kiwi (kiwipiepy) is the default: it had the best key-noun recall on noisy citizen input and needs no
 JVM. Its model is created lazily, once per process: a Kiwi created before a fork hangs in the child.
+Okt (konlpy, ``BOKJI_KNOWLEDGE__ANALYZER=okt``) is the alternative; its JVM likewise starts on first use.
 Pure standard library apart from the lazily imported analyzer, so the Rasa environment can use it.
 """
 
@@ -106,24 +107,35 @@ class KiwiAnalyzer:
 
 
 class OktAnalyzer:
-    """konlpy's Okt, for cities that standardize on it (optional extra; needs Java)."""
+    """konlpy's Okt with the welfare-term user dictionary (needs Java; ``make setup`` installs both)."""
 
-    def __init__(self) -> None:
-        """The JVM starts on first use, never at construction (it must start after any fork)."""
+    def __init__(self, user_words: UserWords | None = None) -> None:
+        """Remember the dictionary words; the JVM (~2 s, ~450 MB) starts on first use, after any fork."""
+        self._user_words = user_words or []
         self._okt: Any = None
+
+    def _model(self) -> Any:
+        if self._okt is None:
+            try:
+                import jpype
+                from konlpy.tag import Okt
+            except ImportError as exc:
+                raise RuntimeError("the okt analyzer needs konlpy and Java: run 'make setup'") from exc
+            okt = Okt()
+            # Okt's dictionary lives in the JVM, one per process: every OktAnalyzer here shares these nouns.
+            nouns = [word for word, tag in self._user_words if tag.startswith("NN")]
+            if nouns:
+                processor = jpype.JClass("org.openkoreantext.processor.OpenKoreanTextProcessorJava")
+                processor.addNounsToDictionary(jpype.java.util.Arrays.asList(nouns))
+            self._okt = okt
+        return self._okt
 
     def morphemes(self, text: str, *, correct_typos: bool = False) -> list[Morpheme]:
         """Analyze text with Okt (no typo model); offsets are recovered by scanning left to right."""
-        if self._okt is None:
-            try:
-                from konlpy.tag import Okt
-            except ImportError as exc:  # pragma: no cover - depends on the optional extra
-                raise RuntimeError("Okt needs the 'okt' extra: pip install 'bokji-bot[okt]'") from exc
-            self._okt = Okt()
-        safe = clean(text)
+        safe = "".join(ch if clean(ch) == ch else " " for ch in text)
         out: list[Morpheme] = []
         pos = 0
-        for form, tag in self._okt.pos(safe):
+        for form, tag in self._model().pos(safe):
             start = safe.find(form, pos)
             if start < 0:
                 continue
@@ -132,7 +144,12 @@ class OktAnalyzer:
         return out
 
 
-_OKT_TAGS = {"Noun": "NNG", "Verb": "VV", "Adjective": "VA", "Number": "SN", "Alpha": "SL"}
+# Okt's coarse tags as the Sejong tags the rest of this module reads (particles matter to focus_text).
+_OKT_TAGS = {
+    "Noun": "NNG", "Verb": "VV", "Adjective": "VA", "Adverb": "MAG", "Number": "SN", "Alpha": "SL",
+    "Josa": "JX", "Modifier": "MM", "Determiner": "MM", "Suffix": "XSN", "Eomi": "EF", "PreEomi": "EP",
+    "Punctuation": "SF", "Conjunction": "MAJ", "Exclamation": "IC",
+}  # fmt: skip
 
 
 def make_analyzer(name: str = "kiwi", user_words: UserWords | None = None) -> KoreanAnalyzer:
@@ -141,7 +158,7 @@ def make_analyzer(name: str = "kiwi", user_words: UserWords | None = None) -> Ko
         case "kiwi":
             return KiwiAnalyzer(load_user_dict() if user_words is None else user_words)
         case "okt":
-            return OktAnalyzer()
+            return OktAnalyzer(load_user_dict() if user_words is None else user_words)
         case _:
             raise ValueError(f"unknown Korean analyzer {name!r}; use 'kiwi' or 'okt'")
 

@@ -32,14 +32,3 @@ def test_unknown_analyzer_is_a_clear_error() -> None:
         assert "mecab" in str(exc)
     else:
         raise AssertionError("expected ValueError")
-
-
-def test_okt_analyzer_when_the_extra_is_installed() -> None:
-    import pytest
-
-    pytest.importorskip("konlpy", reason="optional extra: pip install 'bokji-bot[okt]' (needs Java)")
-    okt = make_analyzer("okt")
-    text = "기초연금 받을 수 있나요"
-    morphemes = okt.morphemes(text)
-    assert any("연금" in m.form for m in morphemes)
-    assert all(text[m.start : m.end] == m.form for m in morphemes)
