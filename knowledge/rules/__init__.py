@@ -5,6 +5,7 @@ Pure functions over data files; they may use :mod:`knowledge.korean` and :mod:`k
 
 __all__ = [
     "crisis",
+    "crisis_cues",
     "eligibility",
     "privacy",
     "scope",

@@ -22,9 +22,9 @@ from knowledge.domain.answer import Answer
 from knowledge.domain.helpline import Helpline
 from knowledge.rules import crisis_cues as cues
 
-CrisisKind = Literal["suicide", "violence", "child_abuse", "elder_abuse", "emergency", "hardship", "unspecified"]
+CrisisKind = Literal["suicide", "violence", "child_abuse", "elder_abuse", "emergency", "hardship"]
 """suicide also covers self-harm; violence: domestic, dating, sexual, stalking, threats; hardship: no food,
-no shelter tonight, heating cut; unspecified: the NLU saw a crisis the phrases could not name."""
+no shelter tonight, heating cut."""
 
 # The lines each kind names first, then the one to call if it is dangerous right now; 129 is always named.
 _LINES: dict[CrisisKind, tuple[str, ...]] = {
@@ -34,10 +34,8 @@ _LINES: dict[CrisisKind, tuple[str, ...]] = {
     "elder_abuse": ("elder_protection",),
     "emergency": ("emergency",),
     "hardship": ("welfare_call_center",),
-    "unspecified": ("suicide_prevention",),
 }
-_DANGER: dict[CrisisKind, str] = {"suicide": "emergency", "elder_abuse": "police", "hardship": "emergency",
-                                  "unspecified": "emergency"}  # fmt: skip
+_DANGER: dict[CrisisKind, str] = {"suicide": "emergency", "elder_abuse": "police", "hardship": "emergency"}
 ALWAYS = "welfare_call_center"
 _OPENING: dict[CrisisKind, str] = {
     "suicide": "많이 힘드시죠. 혼자 견디지 않으셔도 돼요.",
@@ -46,7 +44,6 @@ _OPENING: dict[CrisisKind, str] = {
     "elder_abuse": "말씀해 주셔서 고마워요. 어르신의 안전이 가장 중요해요.",
     "emergency": "",
     "hardship": "많이 힘드시겠어요. 혼자 견디지 않으셔도 돼요.",
-    "unspecified": "많이 힘드시죠. 혼자 견디지 않으셔도 돼요.",
 }
 _CALL: dict[CrisisKind, str] = {
     "suicide": "{lines}에서 지금 바로 이야기를 들어 드려요{hours}.",
@@ -55,7 +52,6 @@ _CALL: dict[CrisisKind, str] = {
     "elder_abuse": "{lines}에 지금 바로 신고하거나 상담하실 수 있어요{hours}.",
     "emergency": "지금 바로 {lines}에 전화해 주세요{hours}.",
     "hardship": "{lines}에서 지금 바로 긴급 지원을 상담해 드려요{hours}.",
-    "unspecified": "{lines}에서 지금 바로 이야기를 들어 드려요{hours}.",
 }
 # Staff may not be on duty: the handoff is requested, never promised, and the phone comes first.
 _HANDOFF = "상담원 연결도 요청해 두었지만 시간이 걸릴 수 있으니 먼저 전화해 주세요."
@@ -71,10 +67,6 @@ class Crisis:
     def kind(self) -> CrisisKind:
         """The kind whose lines and words lead the reply."""
         return self.kinds[0]
-
-
-UNSPECIFIED = Crisis(("unspecified",))
-"""For a crisis the NLU recognised but the phrases did not: the general lines (109, 129, 119)."""
 
 
 def detect_crisis(text: str) -> Crisis | None:
@@ -148,3 +140,18 @@ def crisis_reply(crisis: Crisis, helplines: dict[str, Helpline]) -> Answer:
         confidence=1.0,
         mode="none",
     )
+
+
+def check_in_reply(helplines: dict[str, Helpline]) -> Answer:
+    """For a message the NLU took for a crisis but the phrases did not: ask gently, name 109 and 129, no handoff.
+
+    The classifier's crisis intent also fires on "웃겨 죽겠어" and "살 빼는 법"; only :func:`detect_crisis`
+    raises an urgent handoff, and this reply (with the usual 상담원 연결 button) covers what it might miss.
+    """
+    lines = [helplines["suicide_prevention"], helplines[ALWAYS]]
+    listed = ", ".join(f"{line.name} {line.number}" for line in lines)
+    text = (
+        f"혹시 지금 힘든 일이 있으신가요? 마음이 힘드시면 {listed}에 언제든 전화하실 수 있어요(모두 24시간). "
+        "복지에 관한 질문이셨다면 조금만 더 자세히 말씀해 주세요."
+    )
+    return Answer(text=text, sources=tuple(line.as_source() for line in lines), confidence=1.0, mode="none")

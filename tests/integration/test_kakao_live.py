@@ -93,10 +93,13 @@ def test_asking_for_a_person_offers_the_operator_and_queues_the_chat(kakao_app: 
     assert [h["sender_id"] for h in kakao_app.extensions["bokji.transcripts"].open_handoffs()] == ["kakao:live2"]
 
 
-def test_crisis_message_gets_helplines_first(kakao_app: Flask, receiver: Receiver) -> None:
-    reply = send(kakao_app.test_client(), receiver, skill_request("요즘 너무 힘들어서 죽고 싶어요", user_id="live3"))
+def test_crisis_message_gets_its_lines_first_the_operator_and_an_urgent_handoff(kakao_app: Flask, receiver: Receiver) -> None:
+    reply = send(kakao_app.test_client(), receiver, skill_request("아빠가 맨날 때려서 집에 가기 무서워요", user_id="live3"))
     first = texts(reply)
-    assert first.index("109") < first.index("129") < first.index("119")
+    assert first.index("112") < first.index("129")
+    assert {"action": "operator", "label": "상담직원 연결"} in [b for card in cards(reply) for b in card.get("buttons", [])]
+    handoffs = kakao_app.extensions["bokji.transcripts"].open_handoffs()
+    assert [(h["sender_id"], h["reason"], h["urgent"]) for h in handoffs] == [("kakao:live3", "crisis", True)]
 
 
 @pytest.mark.parametrize("body", [b"{", b"[]", b'{"userRequest": {"utterance": "x"}}'])

@@ -89,10 +89,11 @@ def test_handoff_and_crisis_actions_flag_the_chat(service: KnowledgeService) -> 
     assert crisis["text"].index("112") < crisis["text"].index("1366") < crisis["text"].index("129")
 
 
-def test_crisis_the_phrases_cannot_name_gets_the_general_lines(service: KnowledgeService) -> None:
-    [crisis] = run(ActionCrisisSupport(service.helplines), tracker("/crisis"))
-    assert crisis["custom"]["crisis"] == "unspecified" and crisis["custom"]["handoff"]["urgent"] is True
-    assert crisis["text"].index("109") < crisis["text"].index("129") < crisis["text"].index("119")
+def test_a_crisis_intent_the_phrases_do_not_confirm_gets_a_check_in_without_a_handoff(service: KnowledgeService) -> None:
+    [reply] = run(ActionCrisisSupport(service.helplines), tracker("웃겨 죽겠어"))
+    assert reply["text"].index("109") < reply["text"].index("129") and "힘든 일" in reply["text"]
+    assert "handoff" not in reply["custom"] and reply["custom"]["crisis"] == "unconfirmed"
+    assert {"title": "상담원 연결", "payload": "/request_human"} in reply["buttons"]
 
 
 def test_action_names_match_the_domain(service: KnowledgeService) -> None:
