@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from knowledge.domain.document import DocumentError, LongDocument
+from knowledge.domain.document import DocumentError, LongDocument, Section
 from knowledge.domain.faq import FaqEntry
 from knowledge.ingestion.readers import READERS
 from knowledge.ingestion.seed_files import describe_validation_error, load_faq_file, validate_faq_rows
@@ -52,6 +52,9 @@ _YES = {"예", "네", "o", "y", "v", "✓", "true", "yes", "1"}
 _NO = {"아니오", "아니요", "x", "n", "false", "no", "0", ""}
 _MD_QUESTION = re.compile(r"^##\s+(?P<question>.+?)\s*\{#(?P<id>[^}]+)\}\s*$")
 _MD_FIELD = re.compile(r"^(?P<key>[\w가-힣 ]+?)\s*:\s*(?P<value>.*)$")
+_LETTERS = re.compile(r"[가-힣A-Za-z]")
+# A document's first heading counts as its title only within its first sections.
+_TITLE_WITHIN = 10
 
 
 @dataclass
@@ -206,6 +209,17 @@ def document_id(path: Path) -> str:
     return f"{slug[:60]}-{digest}" if len(slug) >= 3 else f"doc-{digest}"
 
 
+def document_title(stored: str | None, sections: Sequence[Section]) -> str | None:
+    """The title a document names itself by: its stored title if it reads like one, else its first top heading.
+
+    Stored titles are often a template's leftover ("3", "1"): a title needs at least two letters.
+    """
+    if stored and len(_LETTERS.findall(stored)) >= 2:
+        return stored.strip()
+    top = min((s.level for s in sections[:_TITLE_WITHIN] if s.level), default=0)
+    return next((s.text for s in sections[:_TITLE_WITHIN] if top and s.level == top), None)
+
+
 def load_document(path: Path, defaults: DocumentDefaults = DocumentDefaults()) -> LongDocument:
     """Read a PDF, DOCX or HWPX file with its metadata (from ``<file>.meta.yaml`` where present)."""
     title, sections = READERS[path.suffix.lower()](path)
@@ -218,7 +232,7 @@ def load_document(path: Path, defaults: DocumentDefaults = DocumentDefaults()) -
             raise DocumentError(f"{meta_path}: cannot read: {exc}") from exc
         if not isinstance(meta, dict):
             raise DocumentError(f"{meta_path}: must be key: value pairs")
-    title = str(meta.get("title") or title or path.stem)
+    title = str(meta.get("title") or document_title(title, sections) or path.stem)
     row = {
         "id": document_id(path),
         "title": title,

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -20,6 +23,11 @@ _HEADING_LINE = re.compile(
     r"^(제\s*\d+\s*[장절관조]|[0-9]{1,2}\.(?!\d)|[IVX]{1,4}\.|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|[가-하]\.|[□■◆◇▣【])\s*\S"
 )
 _HEADING_MAX_CHARS = 40
+# Where a printed title is looked for (first paragraphs) and how long it may be.
+_TITLE_WITHIN = 20
+_TITLE_MAX_CHARS = 100
+# Bold lines that start like this are notes, not headings ("※ 현장 사진 별도 배포 예정").
+_NOTE_MARKS = ("※", "*", "주)", "-", "·")
 _STYLE_LEVEL = re.compile(r"(?:heading|제목|개요)\s*(\d)", re.IGNORECASE)
 # Limits against zip bombs in HWPX files (bytes after decompression).
 _MAX_XML_BYTES = 50_000_000
@@ -121,8 +129,24 @@ def _read_xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
     return ElementTree.fromstring(archive.read(name))
 
 
+@dataclass(frozen=True)
+class _HwpxParagraph:
+    """A paragraph's text and how it is set: outline level from its style, character height (1/100 pt), bold."""
+
+    text: str
+    style_level: int
+    height: int
+    bold: bool
+    in_table: bool
+
+
 def read_hwpx(path: Path) -> tuple[str | None, list[Section]]:
-    """Sections of an HWPX file (OWPML: a zip of XML; ``Contents/section*.xml`` holds ``hp:p``/``hp:t``)."""
+    """Sections of an HWPX file (OWPML: a zip of XML; ``Contents/section*.xml`` holds ``hp:p``/``hp:t``).
+
+    Headings come from outline styles ("개요 n"), else from how the text is set: the paragraph in the largest
+    type near the start is the title (its stored title is often a template's leftover: a real press release
+    says "3"), and short bold lines at body size are section headings.
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
@@ -132,36 +156,111 @@ def read_hwpx(path: Path) -> tuple[str | None, list[Section]]:
             )
             if not section_files:
                 raise DocumentError(f"{path}: not an HWPX document (no Contents/section*.xml)")
-            styles = _hwpx_styles(archive) if "Contents/header.xml" in names else {}
-            title = _hwpx_title(archive) if "Contents/content.hpf" in names else None
-            sections: list[Section] = []
-            for name in section_files:
-                for element in _read_xml(archive, name).iter():
-                    if _local(element.tag) != "p":
-                        continue
-                    # Only this paragraph's own runs: paragraphs nested in tables are visited themselves.
-                    text = "".join(
-                        t.text or "" for run in element if _local(run.tag) == "run" for t in run if _local(t.tag) == "t"
-                    ).strip()
-                    if not text:
-                        continue
-                    match = _STYLE_LEVEL.search(styles.get(element.get("styleIDRef", ""), ""))
-                    level = int(match.group(1)) if match else _heading_level(text)
-                    sections.append(Section(text=text, level=level))
+            styles, shapes = _hwpx_header(archive) if "Contents/header.xml" in names else ({}, {})
+            stored_title = _hwpx_title(archive) if "Contents/content.hpf" in names else None
+            paragraphs = [p for name in section_files for p in _hwpx_paragraphs(_read_xml(archive, name), styles, shapes)]
     except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError) as exc:
         raise DocumentError(f"{path}: cannot read HWPX: {exc}") from exc
-    if not sections:
+    if not paragraphs:
         raise DocumentError(f"{path}: the document has no text")
-    return title, sections
+    title_at = _hwpx_title_paragraph(paragraphs)
+    sections = _hwpx_sections(paragraphs, title_at)
+    return (paragraphs[title_at].text if title_at is not None else stored_title), sections
 
 
-def _hwpx_styles(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Style id -> style name (Korean names such as "개요 1" mark outline headings)."""
-    return {
-        el.get("id", ""): el.get("name", "")
-        for el in _read_xml(archive, "Contents/header.xml").iter()
-        if _local(el.tag) == "style"
-    }
+def _hwpx_paragraphs(
+    root: ElementTree.Element, styles: dict[str, str], shapes: dict[str, tuple[int, bool]]
+) -> Iterator[_HwpxParagraph]:
+    # Bold table cells are column labels ("구분", "지원 내용"), not section headings.
+    in_tables = {id(p) for table in root.iter() if _local(table.tag) == "tbl" for p in table.iter() if _local(p.tag) == "p"}
+    for element in root.iter():
+        if _local(element.tag) != "p":
+            continue
+        # Only this paragraph's own runs: paragraphs nested in tables are visited themselves.
+        runs = [
+            (run.get("charPrIDRef", ""), "".join(t.text or "" for t in run if _local(t.tag) == "t"))
+            for run in element
+            if _local(run.tag) == "run"
+        ]
+        text = "".join(t for _, t in runs).strip()
+        if not text:
+            continue
+        match = _STYLE_LEVEL.search(styles.get(element.get("styleIDRef", ""), ""))
+        set_in = [shapes.get(shape, (0, False)) for shape, t in runs if t.strip()]
+        yield _HwpxParagraph(
+            text=text,
+            style_level=int(match.group(1)) if match else 0,
+            height=max(h for h, _ in set_in),
+            bold=all(b for _, b in set_in),
+            in_table=id(element) in in_tables,
+        )
+
+
+def _body_height(paragraphs: list[_HwpxParagraph]) -> int:
+    """The character height most of the text is set in (0 when the file does not say)."""
+    weights: Counter[int] = Counter()
+    for p in paragraphs:
+        weights[p.height] += len(p.text)
+    return weights.most_common(1)[0][0]
+
+
+def _hwpx_title_paragraph(paragraphs: list[_HwpxParagraph]) -> int | None:
+    """The index of the title as printed: near the start, in larger type than the body, more than one word."""
+    body = _body_height(paragraphs)
+    if not body:
+        return None
+    candidates = [
+        (p.height, -i)
+        for i, p in enumerate(paragraphs[:_TITLE_WITHIN])
+        if p.height > body and len(p.text.split()) > 1 and len(p.text) <= _TITLE_MAX_CHARS and not p.style_level
+    ]
+    return -max(candidates)[1] if candidates else None
+
+
+def _hwpx_sections(paragraphs: list[_HwpxParagraph], title_at: int | None) -> list[Section]:
+    """Paragraphs with their heading levels; bold heading lines that follow each other are one heading."""
+    body = _body_height(paragraphs)
+    sections: list[Section] = []
+    after_bold_heading = False
+    for i, p in enumerate(paragraphs):
+        bold_heading = (
+            bool(body)
+            and p.bold
+            and not p.in_table
+            and not p.style_level
+            and not _heading_level(p.text)
+            and p.height >= body
+            and len(p.text) <= _HEADING_MAX_CHARS + 20
+            and not p.text.startswith(_NOTE_MARKS)
+            and (title_at is None or i > title_at)
+        )
+        joined = f"{sections[-1].text} {p.text}" if sections else ""
+        if bold_heading and after_bold_heading and len(joined) <= _TITLE_MAX_CHARS:
+            sections[-1] = Section(text=joined, level=2)  # one heading set over two lines
+            continue
+        if p.style_level:
+            level = p.style_level
+        elif i == title_at:
+            level = 1
+        else:
+            level = _heading_level(p.text) or (2 if bold_heading else 0)
+        after_bold_heading = bold_heading
+        sections.append(Section(text=p.text, level=level))
+    return sections
+
+
+def _hwpx_header(archive: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, tuple[int, bool]]]:
+    """Style id -> style name (Korean names such as "개요 1" mark outline headings); character shape id -> (height, bold)."""
+    header = _read_xml(archive, "Contents/header.xml")
+    styles = {el.get("id", ""): el.get("name", "") for el in header.iter() if _local(el.tag) == "style"}
+    shapes = {el.get("id", ""): _char_shape(el) for el in header.iter() if _local(el.tag) == "charPr"}
+    return styles, shapes
+
+
+def _char_shape(element: ElementTree.Element) -> tuple[int, bool]:
+    """A character shape's height (1/100 pt; 0 if unreadable) and whether it is bold."""
+    height = element.get("height", "")
+    return (int(height) if height.isdigit() else 0), any(_local(child.tag) == "bold" for child in element)
 
 
 def _hwpx_title(archive: zipfile.ZipFile) -> str | None:
