@@ -63,6 +63,13 @@ class RetrievalSettings(BaseModel):
     generate_min_coverage: float = Field(
         0.67, ge=0.0, le=1.0, description="Share of the question's nouns the top passages must contain before the model may answer"
     )
+    document_min_dense: float = Field(
+        0.87,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity a top document passage needs before an answer is composed or copied from it"
+        " (a question scores lower against a passage than against another question, the FAQ bars' scale)",
+    )
 
 
 class LlmSettings(BaseModel):

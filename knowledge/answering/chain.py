@@ -353,13 +353,20 @@ class AnswerChain:
             case "faq":
                 state.answer = self.composer.faq_answer(state.hits)
             case "extractive":
-                passages = state.hits if choice.reason == "confident_document" else state.hits[: self.settings.passages]
-                state.answer = self.composer.extractive_answer(state.standalone, passages) or self.composer.cannot_answer(
-                    state.hits, question=state.standalone
-                )
+                state.answer = self.composer.extractive_answer(
+                    state.standalone, self._quotable(state.hits)
+                ) or self.composer.cannot_answer(state.hits, question=state.standalone)
             case "none":
                 state.answer = self.composer.cannot_answer(state.hits, question=state.standalone)
         return state
+
+    def _quotable(self, hits: list[Hit]) -> list[Hit]:
+        """The passages an extractive answer may copy from.
+
+        A document chunk on top was judged on its own text (:meth:`AnswerPolicy.may_compose`): copy from it
+        alone, so "마음건강 바우처 어디서 신청해요?" never gets another voucher's application steps.
+        """
+        return hits[:1] if hits and hits[0].is_document else hits[: self.settings.passages]
 
     # -- public API ----------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -465,7 +472,7 @@ class AnswerChain:
         if failure == "model_declined":
             return self.composer.cannot_answer(state.hits, question=state.standalone)
         if failure:
-            extract = self.composer.extractive_answer(state.standalone, hits, fallback=failure)
+            extract = self.composer.extractive_answer(state.standalone, self._quotable(hits), fallback=failure)
             return extract or self.composer.cannot_answer(state.hits, question=state.standalone)
         order = check_grounding(text, [f"{title}\n{body}" for title, body in passages]).cited
         return self.composer.generated_answer(renumber_citations(text, order), [hits[n - 1] for n in order], hits[0])

@@ -3,6 +3,8 @@
 ```
 top hit confident (close enough, clear lead, in scope)   FAQ entry -> faq      document chunk -> extractive
 passages relevant enough to compose from                 model     -> generated  no model     -> extractive
+  (an FAQ on top: cosine >= generate_min_dense, nouns in the top passages; a document chunk on top:
+   cosine >= document_min_dense, nouns in that chunk itself)
 anything else                                            none (an honest "cannot confirm", with a human and 129)
 ```
 """
@@ -51,6 +53,7 @@ class AnswerPolicy:
             "faq_min_margin": s.faq_min_margin,
             "generate_min_dense": s.generate_min_dense,
             "generate_min_coverage": s.generate_min_coverage,
+            "document_min_dense": s.document_min_dense,
         }
 
     def is_confident(self, question: str, hits: Sequence[Hit]) -> bool:
@@ -78,14 +81,25 @@ class AnswerPolicy:
         return sum(n in text for n in nouns) / len(nouns) if nouns else 1.0
 
     def may_compose(self, question: str, hits: Sequence[Hit]) -> bool:
-        """Whether the top passages are relevant enough to compose (or copy) an answer from them."""
-        if not hits or hits[0].dense < self.settings.generate_min_dense:
+        """Whether the top passages are relevant enough to compose (or copy) an answer from them.
+
+        A document chunk on top is held to its own cosine bar: it is embedded as a passage, and a question
+        scores lower against a passage than against an FAQ's phrasings of a question (0.88-0.95 for 14
+        hand-written questions that a chunk of a DOCX or an HWPX answers, 0.83-0.86 for near misses). Its own text must then hold the question's nouns, not just any of
+        the top passages ("청년 마음건강 바우처 작년 예산" is not answered from the voucher's fees).
+        """
+        if not hits:
+            return False
+        top = hits[0]
+        bar = self.settings.document_min_dense if top.is_document else self.settings.generate_min_dense
+        if top.dense < bar:
             return False
         # Years and countries must be in the best passage itself: "2025년 ... 얼마였나요?" is not
         # answered from a 2026 entry that mentions 2025 in passing.
-        if out_of_scope(question, hits[0].item.searchable_text()):
+        if out_of_scope(question, top.item.searchable_text()):
             return False
-        text = " ".join(h.item.searchable_text() for h in hits[:_COVERAGE_PASSAGES])
+        passages = hits[:1] if top.is_document else hits[:_COVERAGE_PASSAGES]
+        text = " ".join(h.item.searchable_text() for h in passages)
         return self.coverage(question, text) >= self.settings.generate_min_coverage
 
     def choose(self, question: str, hits: Sequence[Hit], *, model_available: bool) -> Choice:

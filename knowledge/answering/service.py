@@ -88,6 +88,13 @@ class KnowledgeService:
         return self.chain.stream(question, history=history, program=program, on_date=on_date)
 
     def warm_up(self) -> None:
-        """Load the analyzer, the embedding model and the language model before traffic arrives."""
-        self.search("기초연금")
+        """Load the analyzers, the embedding model and the language model before traffic arrives.
+
+        The policy's noun check and the scope rules each load Kiwi on first use (seconds on a small server):
+        both run here, so the first citizen does not wait for them.
+        """
+        question = "기초연금 얼마 받을 수 있어요?"
+        hits = self.search(question)
+        self.policy.choose(question, hits, model_available=False)
+        self.policy.coverage(question, question)
         self.chain.warm_up()
