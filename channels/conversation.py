@@ -17,6 +17,7 @@ from channels.rasa_client import DialogueEngine, RasaUnavailableError
 from channels.transcripts import TranscriptStore
 from knowledge.answering.streaming import EventLog, produce_in_background
 from knowledge.domain.helpline import Helpline
+from knowledge.domain.source import document_location
 from knowledge.rules.crisis import Crisis, crisis_reply, detect_crisis
 from knowledge.rules.privacy import mask
 
@@ -86,7 +87,7 @@ class BotMessage:
             for b in meta.pop("buttons", None) or []
             if isinstance(b, dict) and b.get("title")
         )
-        sources = tuple(s for s in map(_source, meta.pop("sources", None) or []) if s)
+        sources = _sources(meta.pop("sources", None))
         return cls(str(turn["text"]), buttons, sources, meta, turn.get("id"))
 
 
@@ -114,10 +115,29 @@ class ChatReply:
 
 
 def _source(raw: Any) -> dict[str, str] | None:
-    """A source as every channel shows it: title, url and the date it was last checked."""
+    """A source as every channel shows it: title, url, the date it was last checked, and where in a document.
+
+    ``location`` ("3쪽 · 2. 지원 대상") is made from the page and heading the action server sends for a
+    document passage (kept as is when the transcript already has it); FAQ sources have none.
+    """
     if not isinstance(raw, dict) or not raw.get("title"):
         return None
-    return {"title": str(raw["title"]), "url": str(raw.get("url", "")), "updated_at": str(raw.get("updated_at", ""))}
+    source = {"title": str(raw["title"]), "url": str(raw.get("url") or ""), "updated_at": str(raw.get("updated_at") or "")}
+    location = raw.get("location") or _location(raw.get("page"), raw.get("heading"))
+    if location:
+        source["location"] = str(location)
+    return source
+
+
+def _sources(raw: Any) -> tuple[dict[str, str], ...]:
+    """The sources of a payload or transcript record that can be shown (those with a title)."""
+    return tuple(s for s in map(_source, raw if isinstance(raw, list) else []) if s)
+
+
+def _location(page: Any, heading: Any) -> str:
+    """Where in a document ("3쪽 · 2. 지원 대상"); a page that is not a whole number is left out."""
+    number = page if isinstance(page, int) and not isinstance(page, bool) and page > 0 else None
+    return document_location(number, str(heading or ""))
 
 
 def from_rasa(raw: list[dict[str, Any]]) -> tuple[BotMessage, ...]:
@@ -137,7 +157,7 @@ def from_rasa(raw: list[dict[str, Any]]) -> tuple[BotMessage, ...]:
             )
             messages.append(BotMessage(text=str(item["text"]), buttons=buttons))
         elif isinstance(custom, dict) and messages:
-            sources = tuple(s for s in map(_source, custom.get("sources") or []) if s)
+            sources = _sources(custom.get("sources"))
             meta = {k: v for k, v in custom.items() if k not in ("sources", "text")}
             _join_split_parts(messages, custom.get("text"))
             last = messages[-1]
@@ -295,7 +315,7 @@ class Conversation:
         answer = crisis_reply(crisis, self._helplines)
         return BotMessage(
             answer.text,
-            sources=tuple(s for s in (_source(x.model_dump()) for x in answer.sources) if s),
+            sources=_sources([x.model_dump() for x in answer.sources]),
             meta={"mode": "none", "crisis": crisis.kind, "handoff": {"reason": "crisis", "urgent": True}},
         )
 
@@ -314,6 +334,6 @@ class Conversation:
                 f"잠시 후 다시 보내 주시거나 {line.name}({line.number}, {line.hours})로 문의해 주세요."
             ),
             buttons=(Button("다시 보내기", text),),
-            sources=(line.as_source().model_dump(),),
+            sources=_sources([line.as_source().model_dump()]),
             meta={"mode": "unavailable"},
         )

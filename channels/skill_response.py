@@ -131,7 +131,9 @@ def _unique_sources(messages: Sequence[BotMessage]) -> list[dict[str, str]]:
     sources: list[dict[str, str]] = []
     for message in messages:
         for source in message.sources:
-            if all((s["title"], s.get("url")) != (source["title"], source.get("url")) for s in sources):
+            # Two passages of one document are two places to look: the location tells them apart.
+            key = (source["title"], source.get("url"), source.get("location"))
+            if all((s["title"], s.get("url"), s.get("location")) != key for s in sources):
                 sources.append(source)
     return sources
 
@@ -140,13 +142,26 @@ def _web_url(url: str | None) -> str | None:
     return url if url and url.startswith(("https://", "http://")) else None
 
 
+def source_title(source: dict[str, str]) -> str:
+    """A list item's title: the source's title, then where in the document ("안내서 (3쪽 · 지원 대상)").
+
+    Both fit in the item's title limit: the location is cut to half of it at most, the title takes the rest
+    (the description keeps the date).
+    """
+    location = source.get("location", "")
+    if not location:
+        return clip(source["title"], LIST_ITEM_TITLE)
+    where = f" ({clip(location, LIST_ITEM_TITLE // 2)})"
+    return clip(source["title"], LIST_ITEM_TITLE - len(where)) + where
+
+
 def sources_card(sources: Sequence[dict[str, str]], operator: bool) -> dict[str, Any] | None:
     """A list card of sources (each links to its page, with its date), plus 상담직원 연결 on a handoff."""
     if not sources and not operator:
         return None
     items: list[dict[str, Any]] = []
     for source in sources[:LIST_ITEMS]:
-        item: dict[str, Any] = {"title": clip(source["title"], LIST_ITEM_TITLE)}
+        item: dict[str, Any] = {"title": source_title(source)}
         if source.get("updated_at"):
             item["description"] = clip(f"{source['updated_at']} 기준", LIST_ITEM_DESCRIPTION)
         if url := _web_url(source.get("url")):

@@ -225,8 +225,10 @@
         ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, [
           document.createTextNode(s.title), el("span", { class: "bw-sr", text: TEXT.newWindow })])
         : document.createTextNode(s.title);
+      // A document passage says where it is: "출처: 안내서 (3쪽 · 2. 지원 대상) · 2026-11-01 기준".
       return el("li", {}, [
         document.createTextNode(TEXT.source), title,
+        s.location ? el("span", { class: "bw-loc", text: " (" + s.location + ")" }) : null,
         s.updated_at ? el("span", { class: "bw-date", text: " · " + s.updated_at + TEXT.asOf }) : null
       ]);
     }));

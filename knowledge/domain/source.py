@@ -30,7 +30,12 @@ class Source(BaseModel):
     @property
     def location(self) -> str:
         """Where in the document, in Korean ("3쪽 · 지원 대상"); empty for an FAQ entry."""
-        return " · ".join(p for p in (f"{self.page}쪽" if self.page else "", self.heading) if p)
+        return document_location(self.page, self.heading)
+
+
+def document_location(page: int | None, heading: str) -> str:
+    """Page and section as citizens read them ("3쪽 · 2. 지원 대상"); either may be missing."""
+    return " · ".join(p for p in (f"{page}쪽" if page else "", heading.strip()) if p)
 
 
 def empty_to_none(value: Any) -> Any:

@@ -52,6 +52,10 @@ HOUSING = (
 GENERATED = ["의료급여 선정기준은 기준 중위소득의 40% 이하예요 [1]. ", "신청은 주소지 행정복지센터에서 하실 수 있어요 [1]."]
 GENERATED_FINAL = "".join(GENERATED) + "\n\n※ 안내 자료를 바탕으로 정리한 답변이에요. 정확한 내용은 출처나 보건복지상담센터(129)에서 확인해 주세요."
 MEDICAL = {"title": "의료급여 안내", "url": "https://www.bokjiro.go.kr", "updated_at": "2026-01-02"}
+# An answer quoted from an ingested document: its source says on which page and under which heading.
+VOUCHER = "안내 자료에서 찾은 내용을 그대로 옮겨 드려요: 소득 기준은 없습니다. [1]"
+VOUCHER_SOURCE = {"title": "예시시 청년 마음건강 안내", "url": "https://www.yesi.go.kr/mind", "updated_at": "2026-11-01",
+                  "page": 3, "heading": "2. 지원 대상"}  # fmt: skip
 
 
 class StandInStreams:
@@ -79,6 +83,8 @@ class StandInRasa:
         self.sent.append((sender_id, text))
         if "의료급여" in text and metadata == {"stream": True}:
             return [{"custom": {"stream": "stand-in", "mode": "generated"}}]
+        if "마음건강" in text:
+            return [{"text": VOUCHER}, {"custom": {"sources": [VOUCHER_SOURCE], "mode": "extractive"}}]
         if "신청" in text:
             source = {"title": "기초연금 신청 안내", "url": "https://basicpension.mohw.go.kr", "updated_at": "2026-01-02"}
             apply = "기초연금은 주소지 행정복지센터나 국민연금공단 지사에서 신청하실 수 있어요."
@@ -357,6 +363,19 @@ def test_long_answers_appear_progressively(page: Page, site: Site) -> None:
     expect(answer.locator(".bw-sources a")).to_be_visible()
     assert page.evaluate("() => window.__reveals") > 10
     expect(answer.locator(".bw-text .bw-sr")).to_have_text(HOUSING.strip())
+
+
+def test_a_document_answer_shows_the_page_and_heading_of_its_source(page: Page, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    open_widget(page, site.url)
+    page.get_by_label("질문 입력").fill("마음건강 바우처 소득 기준 있나요?")
+    page.keyboard.press("Enter")
+    source = bots(page).nth(1).locator(".bw-sources li")
+    expect(source).to_have_text("출처: 예시시 청년 마음건강 안내 (새 창) (3쪽 · 2. 지원 대상) · 2026-11-01 기준")
+    expect(source.locator("a")).to_have_attribute("href", "https://www.yesi.go.kr/mind")
+    page.reload()  # the history keeps where the text comes from
+    expect(bots(page).nth(1).locator(".bw-loc")).to_have_text(" (3쪽 · 2. 지원 대상)")
 
 
 def test_a_generated_answer_streams_into_its_bubble_then_gets_its_sources(page: Page, site: Site) -> None:
