@@ -137,20 +137,43 @@ class Stack:
                 if sock.connect_ex((self.host, service.port)) == 0:
                     raise StackError(f"port {service.port} ({service.name}) is already in use: stop what runs there")
         for service in self.services:
-            log = service.log_path(self.log_dir).open("ab")
-            service.process = subprocess.Popen(
-                service.argv,
-                cwd=service.cwd,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self._say(f"starting {service.name} (pid {service.process.pid}, log {service.log_path(self.log_dir)})")
+            self._launch(service, self.env)
         deadline = time.monotonic() + timeout_s
         for service in self.services:
             self._wait(service, deadline)
             self._say(f"{service.name} is up: {self.url(service.name)}")
+
+    def restart(self, name: str, env: dict[str, str] | None = None, timeout_s: float = 300.0) -> None:
+        """Stop one process and start it again, with ``env`` instead of the stack's if given; wait until it is healthy.
+
+        The others keep running: the action server can change its model backend without Rasa reloading its model.
+        """
+        service = next(s for s in self.services if s.name == name)
+        if service.process is not None and service.process.poll() is None:
+            self._terminate([service.process], grace_s=15.0)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex((self.host, service.port)) != 0:
+                    break
+            if time.monotonic() > deadline:
+                raise StackError(f"port {service.port} ({service.name}) is still in use after stopping it")
+            time.sleep(0.2)
+        self._launch(service, env or self.env)
+        self._wait(service, deadline)
+        self._say(f"{service.name} is up again: {self.url(service.name)}")
+
+    def _launch(self, service: Service, env: dict[str, str]) -> None:
+        log = service.log_path(self.log_dir).open("ab")
+        service.process = subprocess.Popen(
+            service.argv,
+            cwd=service.cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._say(f"starting {service.name} (pid {service.process.pid}, log {service.log_path(self.log_dir)})")
 
     def _wait(self, service: Service, deadline: float) -> None:
         url = f"{self.url(service.name)}{service.health_path}"
@@ -181,7 +204,10 @@ class Stack:
 
     def stop(self, grace_s: float = 15.0) -> None:
         """Terminate every process (its whole group), then kill what is left after ``grace_s``."""
-        running = [s.process for s in reversed(self.services) if s.process and s.process.poll() is None]
+        self._terminate([s.process for s in reversed(self.services) if s.process and s.process.poll() is None], grace_s)
+
+    @staticmethod
+    def _terminate(running: list[subprocess.Popen[bytes]], grace_s: float) -> None:
         for proc in running:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
