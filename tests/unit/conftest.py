@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from langchain_core.language_models import BaseChatModel
 
+from channels.app import create_app
+from channels.settings import AppSettings
 from knowledge.answering.service import KnowledgeService
 from knowledge.domain.faq import FaqEntry
 from knowledge.ingestion.ingest import index_id, ingest_faqs
@@ -101,3 +105,14 @@ def ollama() -> Iterator[FakeOllama]:
     fake.start()
     yield fake
     fake.close()
+
+
+@pytest.fixture
+def app(tmp_path: Path, rasa: Any) -> Flask:
+    """The web app on a fresh data folder, talking to the test module's ``rasa`` stand-in."""
+    return create_app(AppSettings(data_dir=tmp_path), engine=rasa)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -10,24 +10,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from channels.app import create_app
-from channels.settings import AppSettings
 from tests.unit.fakes import BUTTON, ScriptedRasa
 
 
 @pytest.fixture
 def rasa() -> ScriptedRasa:
     return ScriptedRasa()
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: ScriptedRasa) -> Flask:
-    return create_app(AppSettings(data_dir=tmp_path), engine=rasa)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def post(client: FlaskClient, body: object) -> Any:

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from channels.app import create_app
 from channels.conversation import CRISIS_NOTICE
-from channels.settings import AppSettings
 from tests.kakao_support import SlowRasa, ask, labels, list_card, make_app, skill_request, texts
 from tests.unit.fakes import ScriptedRasa
 
@@ -24,11 +22,6 @@ def rasa() -> ScriptedRasa:
     rasa = ScriptedRasa()
     rasa.reply = FORM_QUESTION
     return rasa
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: ScriptedRasa) -> Flask:
-    return create_app(AppSettings(data_dir=tmp_path), engine=rasa)
 
 
 def wait_for(condition: Any, timeout_s: float = 2.0) -> bool:

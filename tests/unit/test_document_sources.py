@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from actions.render import answer_message
-from channels.app import create_app
 from channels.conversation import BotMessage
-from channels.settings import AppSettings
 from channels.skill_response import LIST_ITEM_DESCRIPTION, LIST_ITEM_TITLE, render
 from knowledge.domain.answer import Answer
 from knowledge.domain.decision import DecisionRecord, HitScore
@@ -60,16 +57,6 @@ def rasa() -> ScriptedRasa:
     fake = ScriptedRasa()
     fake.reply = document_answer()
     return fake
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: ScriptedRasa) -> Flask:
-    return create_app(AppSettings(data_dir=tmp_path), engine=rasa)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def test_a_document_source_names_its_page_and_section_in_every_public_response(client: FlaskClient) -> None:

@@ -27,11 +27,6 @@ def app(tmp_path: Path, rasa: ScriptedRasa) -> Flask:
     return create_app(settings, engine=rasa)
 
 
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def say(client: FlaskClient, session: str, text: str) -> Any:
     response = client.post("/api/v1/widget/chat", json={"session_id": session, "text": text})
     assert response.status_code in (200, 503)

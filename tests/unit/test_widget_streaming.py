@@ -68,11 +68,6 @@ def app(tmp_path: Path, rasa: ScriptedRasa, streams: ScriptedStreams) -> Flask:
     return create_app(AppSettings(data_dir=tmp_path), engine=rasa, streams=streams)
 
 
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def ask(client: FlaskClient, session: str, text: str = "기초연금 최대 얼마까지 받을 수 있어요?") -> list[dict[str, Any]]:
     response = client.post("/api/v1/widget/chat", json={"session_id": session, "text": text, "stream": True})
     assert response.mimetype == "application/x-ndjson" and response.headers["Cache-Control"] == "no-cache"
