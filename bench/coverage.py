@@ -86,7 +86,6 @@ def run_backend(backend: str, items: list[dict[str, Any]], on_date: date) -> lis
         print(f"skip {backend}: the model is not installed (make setup)")
         return None
     service.warm_up()
-    service.answer("기초연금 얼마예요?")  # warms the whole answer path, the scope rules' analyzer included
     rows = []
     for n, item in enumerate(items, start=1):
         started = time.perf_counter()
