@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.render import HUMAN_BUTTON, utter_answer
 from knowledge.answering.service import KnowledgeService
+from knowledge.domain.programs import AmbiguousName, ProgramCatalogue, load_catalogue
 from knowledge.korean.quantities import (
     parse_age,
     parse_child_age,
@@ -22,21 +23,9 @@ from knowledge.korean.quantities import (
     parse_income,
     particle,
 )
-from knowledge.rules.eligibility import SUPPORTED_PROGRAMS, Criteria, Household, check, explain, required_facts
+from knowledge.rules.eligibility import Criteria, Household, check, explain, required_facts
 
 FORM_SLOTS = ("household_size", "monthly_income", "age", "household_type", "child_age")
-
-# Everyday names for programs, used when the form asked for a program and NLU found no entity.
-_PROGRAM_WORDS = {
-    "기초연금": r"기초\s*연금|노인\s*연금|어르신\s*연금",
-    "주거급여": r"주거\s*급여|집세|월세\s*지원|임차료",
-    "생계급여": r"생계\s*급여|생활비\s*지원",
-    "의료급여": r"의료\s*급여|병원비\s*지원",
-    "교육급여": r"교육\s*급여|교육비\s*지원",
-    "기초생활보장": r"기초\s*생활|기초\s*수급|수급자",
-    "아동수당": r"아동\s*수당",
-    "부모급여": r"부모\s*급여",
-}
 
 _LABELS = {
     "household_size": ("가구원 수", lambda v: f"{v}명"),
@@ -47,12 +36,37 @@ _LABELS = {
 }
 
 
-def canonical_program(text: str) -> str | None:
-    """The program a free-text answer names, if any."""
-    for program, pattern in _PROGRAM_WORDS.items():
-        if re.search(pattern, text):
-            return program
-    return text if text in SUPPORTED_PROGRAMS else None
+def canonical_program(value: Any, text: str = "", catalogue: ProgramCatalogue | None = None) -> str | None:
+    """The catalogue program the citizen means, or None (unknown words such as "지원", or an ambiguous name).
+
+    ``value`` is what NLU extracted (a name, a list of names, or the whole answer text); ``text`` is the
+    message. The message's own words decide first, longest name first, so "청년 월세 지원" is 청년월세 지원
+    even where NLU caught only "월세 지원"; of several programs named, the one NLU also found, else the last
+    ("국민연금 받는데 기초연금도 되나요" asks about 기초연금).
+    """
+    catalogue = catalogue or load_catalogue()
+    values = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+    extracted = [p.name for v in values if (p := catalogue.get(v)) is not None]
+    mentions = catalogue.find_in(text) or [m for v in values for m in catalogue.find_in(v)]
+    if mentions:
+        named = [m.program.name for m in mentions if m.program is not None]
+        # Only an ambiguous name ("월세 지원 되나요"): ask which, whatever an earlier turn left in the slot.
+        return next((n for n in reversed(named) if n in extracted), named[-1]) if named else None
+    return extracted[-1] if extracted else None
+
+
+def ambiguous_name_in(text: str, catalogue: ProgramCatalogue | None = None) -> AmbiguousName | None:
+    """The first name in a message that stands for more than one program ("월세 지원"), if any."""
+    mentions = (catalogue or load_catalogue()).find_in(text)
+    return next((m.ambiguous for m in mentions if m.ambiguous is not None), None)
+
+
+def last_program_named(tracker: Tracker) -> str | None:
+    """The latest non-empty value of the program slot (validation may have emptied it since)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "program" and isinstance(event.get("value"), str):
+            return str(event["value"])
+    return None
 
 
 def previous_value(tracker: Tracker, slot: str) -> Any:
@@ -72,6 +86,15 @@ def previous_value(tracker: Tracker, slot: str) -> Any:
 class ValidateEligibilityForm(FormValidationAction):
     """Normalize each answer in one place (knowledge.korean.quantities) and ask only what the program needs."""
 
+    def __init__(self, catalogue: ProgramCatalogue | None = None) -> None:
+        """Use the given program catalogue (default: the one in knowledge/seed/programs.yaml, read on first use)."""
+        self._catalogue = catalogue
+
+    @property
+    def catalogue(self) -> ProgramCatalogue:
+        """The program catalogue."""
+        return self._catalogue or load_catalogue()
+
     def name(self) -> str:
         """Same literal as domain.yml."""
         return "validate_eligibility_form"
@@ -81,7 +104,7 @@ class ValidateEligibilityForm(FormValidationAction):
     ) -> list[str]:
         """The program first, then only the facts its rules need."""
         program = tracker.get_slot("program")
-        return ["program", *required_facts(program)] if program else ["program"]
+        return ["program", *required_facts(program, self.catalogue)] if isinstance(program, str) and program else ["program"]
 
     def _validated(
         self,
@@ -107,16 +130,16 @@ class ValidateEligibilityForm(FormValidationAction):
     def validate_program(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Accept a program NLU recognized, or one named in a free-text answer."""
-        text = str(slot_value or "")
-        if text in SUPPORTED_PROGRAMS:
-            return {"program": text}
-        found = canonical_program(text)
-        if found is None and tracker.get_slot("requested_slot") == "program":
+        """Keep only a program of the catalogue; anything else ("지원", "월세 지원") leaves the slot empty to ask."""
+        text = str(tracker.latest_message.get("text") or "")
+        program = canonical_program(slot_value, text, self.catalogue)
+        if program is not None:
+            # A program without a mock check (e.g. 청년월세 지원) is kept: the verdict step says so and answers.
+            return {"program": program}
+        unclear = ambiguous_name_in(text, self.catalogue) is None
+        if unclear and tracker.get_slot("requested_slot") == "program":
             dispatcher.utter_message(text="어떤 제도인지 잘 모르겠어요. 아래 버튼에서 골라 주세요.")
-            return {"program": None}
-        # A program without a mock check (e.g. 실업급여) is kept: the verdict step explains and answers.
-        return {"program": found or text}
+        return {"program": None}
 
     def validate_household_size(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -177,10 +200,11 @@ def reset_events() -> list[dict[str, Any]]:
 class ActionCheckEligibility(Action):
     """Give the mock verdict with the numbers compared and the caveat, then offer how to apply."""
 
-    def __init__(self, service: KnowledgeService, criteria: Criteria) -> None:
-        """Keep the answer service (for programs without a mock check) and the 2026 criteria."""
+    def __init__(self, service: KnowledgeService, criteria: Criteria, catalogue: ProgramCatalogue | None = None) -> None:
+        """Keep the answer service (for programs without a mock check), the 2026 criteria and the programs."""
         self._service = service
         self._criteria = criteria
+        self._catalogue = catalogue
 
     def name(self) -> str:
         """Same literal as domain.yml."""
@@ -190,11 +214,14 @@ class ActionCheckEligibility(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Run the rules and explain."""
-        program = str(tracker.get_slot("program") or "")
+        program = canonical_program(tracker.get_slot("program"), catalogue=self._catalogue)
+        if program is None:  # the form only ends with a catalogue program; never judge a stray word
+            dispatcher.utter_message(response="utter_ask_program")
+            return reset_events()
         result = check(program, household_from(tracker), self._criteria)
         if result is None:
             dispatcher.utter_message(
-                text=f"{program}은(는) 아직 모의 계산을 지원하지 않아요. 대신 받을 수 있는 조건을 안내해 드릴게요."
+                text=f"{particle(program, '은', '는')} 모의 계산이 아직 없어요. 대신 받을 수 있는 조건을 안내해 드릴게요."
             )
             # The answer can take seconds (model); keep the action server's loop (and answer streams) running.
             utter_answer(dispatcher, await asyncio.to_thread(self._service.answer, f"{program} 받을 수 있는 조건"))
@@ -226,8 +253,41 @@ class ActionExplainApplication(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Answer "어디서 어떻게 신청하나요" for the remembered program."""
-        program = tracker.get_slot("program") or "복지 제도"
-        utter_answer(dispatcher, await asyncio.to_thread(self._service.answer, f"{program}은 어디서 어떻게 신청하나요?"))
+        program = str(tracker.get_slot("program") or "복지 제도")
+        question = f"{particle(program, '은', '는')} 어디서 어떻게 신청하나요?"
+        utter_answer(dispatcher, await asyncio.to_thread(self._service.answer, question))
+        return []
+
+
+class ActionAskProgram(Action):
+    """The form's question for the program: which one an ambiguous name means ("월세 지원"), else the usual list."""
+
+    def __init__(self, catalogue: ProgramCatalogue | None = None) -> None:
+        """Use the given program catalogue (default: knowledge/seed/programs.yaml)."""
+        self._catalogue = catalogue
+
+    def name(self) -> str:
+        """Same literal as domain.yml (Rasa's form calls action_ask_<slot> in place of utter_ask_<slot>)."""
+        return "action_ask_program"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Offer the programs the citizen's word may mean, or every program the mock check knows."""
+        catalogue = self._catalogue or load_catalogue()
+        ambiguous = ambiguous_name_in(str(tracker.latest_message.get("text") or ""), catalogue)
+        if ambiguous is None:  # "그거 나도 받을 수 있어?" after a question about 월세 지원
+            named = last_program_named(tracker)
+            ambiguous = catalogue.ambiguous_name(named) if named else None
+        if ambiguous is None:
+            dispatcher.utter_message(response="utter_ask_program")
+            return []
+        # The payload names the program as an entity, so a tap never depends on NLU reading a bare name.
+        buttons = [
+            {"title": name, "payload": "/inform" + json.dumps({"program": name}, ensure_ascii=False)}
+            for name in ambiguous.programs
+        ]
+        dispatcher.utter_message(text=ambiguous.question, buttons=buttons)
         return []
 
 

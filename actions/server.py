@@ -11,6 +11,7 @@ from sanic import Sanic
 
 from actions.answer import ActionAnswerWelfare
 from actions.eligibility import (
+    ActionAskProgram,
     ActionCheckEligibility,
     ActionExplainApplication,
     ActionResetEligibility,
@@ -36,6 +37,7 @@ def build_actions(service: KnowledgeService, streams: AnswerStreams | None = Non
         ActionCheckEligibility(service, Criteria.load()),
         ActionExplainApplication(service),
         ActionResetEligibility(),
+        ActionAskProgram(),
     ]
 
 

@@ -1,4 +1,4 @@
-"""``bokji``: the operator's command line (ingest, search, run)."""
+"""``bokji``: the operator's command line (ingest, search, run, catalogue)."""
 
 from __future__ import annotations
 
@@ -107,6 +107,26 @@ def _run(settings: ProcessSettings, args: argparse.Namespace) -> int:
     return run_stack(host=args.host, ports=(args.rasa_port, args.actions_port, args.web_port))
 
 
+def _catalogue(settings: ProcessSettings, args: argparse.Namespace) -> int:
+    from knowledge.domain.program_files import stale_files, write_files
+    from knowledge.domain.programs import ProgramCatalogue
+
+    catalogue = ProgramCatalogue.load()
+    if args.check:
+        stale = stale_files(catalogue)
+        for path in stale:
+            print(f"catalogue: {path} is out of date; run `bokji catalogue`", file=sys.stderr)  # noqa: T201
+        return 1 if stale else 0
+    changed = write_files(catalogue)
+    if not changed:
+        print(f"catalogue: {len(catalogue.programs)} programs; generated files already up to date")  # noqa: T201
+        return 0
+    for path in changed:
+        print(f"catalogue: wrote {path}")  # noqa: T201
+    print("catalogue: retrain Rasa (make train); if the dictionary changed, re-index (bokji ingest --rebuild)")  # noqa: T201
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by tests)."""
     parser = argparse.ArgumentParser(prog="bokji", description="bokji-bot operator commands")
@@ -133,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--actions-port", type=int, default=5055)
     run.add_argument("--web-port", type=int, default=8000)
     run.set_defaults(func=_run)
+    catalogue = sub.add_parser(
+        "catalogue", help="regenerate the NLU program synonyms and the analyzer dictionary from knowledge/seed/programs.yaml"
+    )
+    catalogue.add_argument("--check", action="store_true", help="only report generated files that are out of date")
+    catalogue.set_defaults(func=_catalogue)
     return parser
 
 

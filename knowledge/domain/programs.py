@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -94,8 +94,8 @@ class Mention:
     ambiguous: AmbiguousName | None = None
 
 
-class ProgramCatalogue(BaseModel):
-    """Every program the bot knows by name; look-ups ignore spacing and middle dots."""
+class CatalogueFile(BaseModel):
+    """What ``seed/programs.yaml`` holds, validated: each name means one program (or is listed as ambiguous)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -104,7 +104,7 @@ class ProgramCatalogue(BaseModel):
     extra_terms: tuple[str, ...] = Field((), description="Non-program words the analyzer keeps whole")
 
     @model_validator(mode="after")
-    def _each_name_means_one_thing(self) -> ProgramCatalogue:
+    def _each_name_means_one_thing(self) -> CatalogueFile:
         owner: dict[str, str] = {}
         known = {p.name for p in self.programs}
         entries: tuple[Program | AmbiguousName, ...] = (*self.programs, *self.ambiguous)
@@ -118,10 +118,33 @@ class ProgramCatalogue(BaseModel):
                 raise ValueError(f"ambiguous '{entry.name}' points at unknown programs {sorted(unknown)}")
         return self
 
+
+class ProgramCatalogue:
+    """Every program the bot knows by name; look-ups ignore spacing and middle dots."""
+
+    def __init__(self, data: CatalogueFile) -> None:
+        """Index the validated catalogue by name and compile the patterns free text is searched with."""
+        self.data = data
+        self.programs = data.programs
+        self.ambiguous = data.ambiguous
+        self.extra_terms = data.extra_terms
+        self._index = {name_key(n): p for p in data.programs for n in p.names}
+        entries: list[tuple[str, Program | None, AmbiguousName | None]] = [
+            *((n, p, None) for p in data.programs for n in p.names),
+            *((n, None, a) for a in data.ambiguous for n in a.names),
+        ]
+        unique = {name_key(n): (p, a) for n, p, a in entries}
+        self._patterns = [(re.compile(_GAP.join(map(re.escape, key)), re.IGNORECASE), p, a) for key, (p, a) in unique.items()]
+
+    @classmethod
+    def parse(cls, raw: object) -> ProgramCatalogue:
+        """Validate parsed YAML (a mapping with ``programs``, ``ambiguous``, ``extra_terms``)."""
+        return cls(CatalogueFile.model_validate(raw))
+
     @classmethod
     def load(cls, path: Path = CATALOGUE_FILE) -> ProgramCatalogue:
         """Read and validate the catalogue file."""
-        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return cls.parse(yaml.safe_load(path.read_text(encoding="utf-8")))
 
     def get(self, name: str) -> Program | None:
         """The program a name (canonical or alias, however spaced) stands for; None if unknown or ambiguous."""
@@ -160,19 +183,6 @@ class ProgramCatalogue(BaseModel):
         """Words the analyzer keeps whole: every program's terms, then the extra terms."""
         words = [t for p in self.programs for t in p.terms] + list(self.extra_terms)
         return list(dict.fromkeys(words))
-
-    @cached_property
-    def _index(self) -> dict[str, Program]:
-        return {name_key(n): p for p in self.programs for n in p.names}
-
-    @cached_property
-    def _patterns(self) -> list[tuple[re.Pattern[str], Program | None, AmbiguousName | None]]:
-        entries: list[tuple[str, Program | None, AmbiguousName | None]] = [
-            *((n, p, None) for p in self.programs for n in p.names),
-            *((n, None, a) for a in self.ambiguous for n in a.names),
-        ]
-        unique = {name_key(n): (p, a) for n, p, a in entries}
-        return [(re.compile(_GAP.join(map(re.escape, key)), re.IGNORECASE), p, a) for key, (p, a) in unique.items()]
 
 
 @cache

@@ -13,13 +13,13 @@ from typing import Any, Literal
 
 import yaml
 
+from knowledge.domain.programs import Fact, ProgramCatalogue, load_catalogue
 from knowledge.domain.source import Source
 
 CRITERIA_FILE = Path(__file__).resolve().parents[1] / "seed" / "criteria_2026.yaml"
 
 Verdict = Literal["likely", "unlikely", "needs_visit"]
 LIVELIHOOD_PROGRAMS = ("생계급여", "의료급여", "주거급여", "교육급여")
-SUPPORTED_PROGRAMS = (*LIVELIHOOD_PROGRAMS, "기초생활보장", "기초연금", "부모급여", "아동수당")
 # Below this share of a threshold, assets are unlikely to change the outcome; above it, they might.
 SAFE_SHARE = 0.9
 
@@ -183,15 +183,14 @@ def check_parental_benefit(household: Household, criteria: Criteria) -> Result:
     return Result("부모급여", "unlikely", (reason,), (), sources, caveats=caveats)
 
 
-def required_facts(program: str) -> tuple[str, ...]:
-    """What the screening form must ask for a program (slot names)."""
-    if program in (*LIVELIHOOD_PROGRAMS, "기초생활보장"):
-        return ("household_size", "monthly_income")
-    if program == "기초연금":
-        return ("age", "household_type", "monthly_income")
-    if program in ("부모급여", "아동수당"):
-        return ("child_age",)
-    return ()
+def supported_programs(catalogue: ProgramCatalogue | None = None) -> tuple[str, ...]:
+    """The programs the mock check judges (``mock_check`` in the program catalogue)."""
+    return (catalogue or load_catalogue()).mock_checked()
+
+
+def required_facts(program: str, catalogue: ProgramCatalogue | None = None) -> tuple[Fact, ...]:
+    """What the screening form must ask for a program (slot names), from the program catalogue."""
+    return (catalogue or load_catalogue()).facts(program)
 
 
 def check(program: str, household: Household, criteria: Criteria) -> Result | None:

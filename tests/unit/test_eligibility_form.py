@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.eligibility import (
+    ActionAskProgram,
     ActionCheckEligibility,
     ActionExplainApplication,
     ValidateEligibilityForm,
@@ -18,11 +19,13 @@ from knowledge.answering.service import KnowledgeService
 from knowledge.rules.eligibility import Criteria
 
 
-def tracker(slots: dict[str, Any], text: str = "", events: list[dict[str, Any]] | None = None) -> Tracker:
+def tracker(
+    slots: dict[str, Any], text: str = "", events: list[dict[str, Any]] | None = None, intent: str = "inform"
+) -> Tracker:
     return Tracker(
         sender_id="web:t",
         slots=slots,
-        latest_message={"text": text, "intent": {"name": "inform"}, "entities": []},
+        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
         events=events or [],
         paused=False,
         followup_action=None,
@@ -93,7 +96,9 @@ def test_no_apology_when_the_turn_corrected_another_answer() -> None:
 def test_program_from_free_text() -> None:
     assert canonical_program("집세 지원 받고 싶어요") == "주거급여"
     assert canonical_program("노인연금이요") == "기초연금"
+    assert canonical_program("청년월세요") == "청년월세 지원"
     assert canonical_program("모르겠어요") is None
+    assert canonical_program("월세 지원이요") is None  # 주거급여 or 청년월세 지원: asked, never guessed
 
 
 def test_verdict_shows_numbers_caveat_sources_and_clears_personal_facts(service: KnowledgeService) -> None:
@@ -113,8 +118,75 @@ def test_verdict_shows_numbers_caveat_sources_and_clears_personal_facts(service:
 def test_program_without_mock_check_is_answered_from_knowledge(service: KnowledgeService) -> None:
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionCheckEligibility(service, Criteria.load()).run(dispatcher, tracker({"program": "긴급복지지원"}), {}))
-    assert "모의 계산을 지원하지 않아요" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["text"].startswith("긴급복지지원은 모의 계산이 아직 없어요.")
     assert len(dispatcher.messages) == 2
+    assert dispatcher.messages[1]["custom"]["mode"] in {"faq", "extractive", "generated", "none"}
+
+
+def validated_program(value: Any, text: str, requested: str | None = None) -> tuple[Any, list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    slots = {"program": value, "requested_slot": requested}
+    result = ValidateEligibilityForm().validate_program(value, dispatcher, tracker(slots, text, intent="check_eligibility"), {})
+    return result["program"], dispatcher.messages
+
+
+def test_youth_rent_is_its_own_program_even_where_nlu_caught_only_rent_support() -> None:
+    assert validated_program("월세 지원", "청년 월세 지원 받을 수 있나요") == ("청년월세 지원", [])
+    assert validated_program("청년월세 지원", "청년 월세 지원 받을 수 있나요") == ("청년월세 지원", [])
+    required = asyncio.run(
+        ValidateEligibilityForm().required_slots([], CollectingDispatcher(), tracker({"program": "청년월세 지원"}), {})
+    )
+    assert required == ["program"]  # no 주거급여 questions: straight to the honest "no mock check" answer
+
+
+def test_the_word_support_alone_is_not_a_program() -> None:
+    assert validated_program("지원", "기저귀 분유 지원 대상이 어떻게 돼요") == ("기저귀·조제분유 지원", [])
+    assert validated_program("지원", "지원 받을 수 있나요") == (None, [])
+    program, messages = validated_program("지원이요", "지원이요", requested="program")
+    assert program is None and "잘 모르겠어요" in messages[0]["text"]
+
+
+def test_an_ambiguous_name_is_never_judged_and_the_form_asks_which() -> None:
+    assert validated_program("월세 지원", "월세 지원 받을 수 있나요") == (None, [])
+    assert validated_program("주거급여", "월세 지원 받을 수 있나요") == (None, [])  # a stale slot value is not taken
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAskProgram().run(dispatcher, tracker({}, "월세 지원 받을 수 있나요"), {}))
+    [message] = dispatcher.messages
+    assert "주거급여" in message["text"] and "청년월세 지원" in message["text"]
+    assert [b["title"] for b in message["buttons"]] == ["주거급여", "청년월세 지원"]
+    assert message["buttons"][1]["payload"] == '/inform{"program": "청년월세 지원"}'
+
+
+def test_an_ambiguous_name_from_an_earlier_turn_is_asked_about_too() -> None:
+    events = [{"event": "slot", "name": "program", "value": "월세 지원"}, {"event": "slot", "name": "program", "value": None}]
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAskProgram().run(dispatcher, tracker({}, "그거 나도 받을 수 있어?", events=events), {}))
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["주거급여", "청년월세 지원"]
+
+
+def test_without_an_ambiguous_name_the_usual_program_question_is_asked() -> None:
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionAskProgram().run(dispatcher, tracker({}, "저도 받을 수 있는 거 있나요?"), {}))
+    assert dispatcher.messages[0]["response"] == "utter_ask_program"
+
+
+def test_of_two_programs_named_the_one_asked_about_is_judged() -> None:
+    assert validated_program(["노령연금", "기초연금"], "국민연금 받는데 기초연금도 되나요")[0] == "기초연금"
+    assert validated_program("기초연금", "그거 나도 받을 수 있어?")[0] == "기초연금"  # carried over
+
+
+def test_youth_rent_gets_no_other_programs_verdict(service: KnowledgeService) -> None:
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionCheckEligibility(service, Criteria.load()).run(dispatcher, tracker({"program": "청년월세 지원"}), {}))
+    texts = [m.get("text") or "" for m in dispatcher.messages]
+    assert texts[0].startswith("청년월세 지원은 모의 계산이 아직 없어요.")
+    assert not any("[모의 계산]" in t or "주거급여:" in t for t in texts)
+
+
+def test_a_stray_word_in_the_slot_is_asked_about_not_judged(service: KnowledgeService) -> None:
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionCheckEligibility(service, Criteria.load()).run(dispatcher, tracker({"program": "지원"}), {}))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_program"]
 
 
 def test_yes_after_the_verdict_explains_how_to_apply(service: KnowledgeService) -> None:
