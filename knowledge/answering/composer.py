@@ -5,13 +5,14 @@ Every answer names where its text comes from (title, link, date; page and sectio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from knowledge.answering.grounding import best_extract
 from knowledge.domain.answer import Answer
 from knowledge.domain.faq import FaqEntry
 from knowledge.domain.helpline import Helpline
 from knowledge.domain.hit import Hit
+from knowledge.korean.analyzer import KoreanAnalyzer
 from knowledge.rules.scope import is_personal_record
 from knowledge.settings import RetrievalSettings
 
@@ -26,10 +27,20 @@ _MAX_SUGGESTIONS = 3
 class AnswerComposer:
     """Write answers from hits; fixed texts name only helplines from their source file."""
 
-    def __init__(self, helplines: dict[str, Helpline], settings: RetrievalSettings) -> None:
-        """Keep the helplines (for "not found" and model notes) and the bar suggestions are measured against."""
+    def __init__(
+        self,
+        helplines: dict[str, Helpline],
+        settings: RetrievalSettings,
+        *,
+        scope_analyzer: Callable[[], KoreanAnalyzer | None] = lambda: None,
+    ) -> None:
+        """Keep the helplines (for "not found" and model notes) and the bar suggestions are measured against.
+
+        ``scope_analyzer`` gives the Kiwi analyzer the scope rules may share (None: they use their own).
+        """
         self.helplines = helplines
         self.settings = settings
+        self._scope_analyzer = scope_analyzer
 
     def faq_answer(self, hits: Sequence[Hit]) -> Answer:
         """The curated answer of the top hit, as the welfare team wrote it."""
@@ -84,7 +95,7 @@ class AnswerComposer:
     def cannot_answer(self, hits: Sequence[Hit] = (), *, question: str = "") -> Answer:
         """An honest "not found", with a human and the welfare call center as the way forward."""
         line = self.helplines["welfare_call_center"]
-        if is_personal_record(question):
+        if is_personal_record(question, analyzer=self._scope_analyzer()):
             text = (
                 "죄송해요. 개인의 신청 진행 상황이나 지급 내역은 제가 확인할 수 없었어요. "
                 f"신분증을 가지고 주민센터에 문의하시거나 {line.name}({line.number}, {line.hours})에 문의해 주세요."

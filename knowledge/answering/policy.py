@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from knowledge.domain.hit import Hit
-from knowledge.korean.analyzer import KoreanAnalyzer, make_analyzer
-from knowledge.rules.scope import out_of_scope
+from knowledge.korean.analyzer import KiwiAnalyzer, KoreanAnalyzer, make_analyzer
+from knowledge.rules.scope import scope_reason
 from knowledge.settings import RetrievalSettings
 
 Route = Literal["faq", "extractive", "generate", "none"]
@@ -44,6 +44,21 @@ class AnswerPolicy:
         self.settings = settings
         self._analyzer = analyzer
 
+    def analyzer(self) -> KoreanAnalyzer:
+        """The analyzer, made on first use (Kiwi unless one was given)."""
+        if self._analyzer is None:
+            self._analyzer = make_analyzer()
+        return self._analyzer
+
+    def scope_analyzer(self) -> KoreanAnalyzer | None:
+        """The analyzer the scope rules may share: Kiwi only (they read its proper-noun tags); None makes them use their own."""
+        analyzer = self.analyzer()
+        return analyzer if isinstance(analyzer, KiwiAnalyzer) else None
+
+    def out_of_scope(self, question: str, hit: Hit) -> str | None:
+        """Why no text of ``hit`` can answer ``question`` (a scope rule's name), or None."""
+        return scope_reason(question, hit.item.searchable_text(), analyzer=self.scope_analyzer())
+
     @property
     def thresholds(self) -> dict[str, float]:
         """The bars a decision is held to, for the decision record."""
@@ -64,7 +79,7 @@ class AnswerPolicy:
         """
         if not hits or hits[0].dense < self.settings.faq_min_dense:
             return False
-        if out_of_scope(question, hits[0].item.searchable_text()):
+        if self.out_of_scope(question, hits[0]):
             return False
         return self.margin(hits) >= self.settings.faq_min_margin
 
@@ -75,9 +90,7 @@ class AnswerPolicy:
 
     def coverage(self, question: str, text: str) -> float:
         """Share of the question's nouns found in ``text`` (1.0 when it has none)."""
-        if self._analyzer is None:
-            self._analyzer = make_analyzer()
-        nouns = {m.form for m in self._analyzer.morphemes(question) if m.tag in _QUESTION_NOUN_TAGS}
+        nouns = {m.form for m in self.analyzer().morphemes(question) if m.tag in _QUESTION_NOUN_TAGS}
         return sum(n in text for n in nouns) / len(nouns) if nouns else 1.0
 
     def may_compose(self, question: str, hits: Sequence[Hit]) -> bool:
@@ -96,7 +109,7 @@ class AnswerPolicy:
             return False
         # Years and countries must be in the best passage itself: "2025년 ... 얼마였나요?" is not
         # answered from a 2026 entry that mentions 2025 in passing.
-        if out_of_scope(question, top.item.searchable_text()):
+        if self.out_of_scope(question, top):
             return False
         passages = hits[:1] if top.is_document else hits[:_COVERAGE_PASSAGES]
         text = " ".join(h.item.searchable_text() for h in passages)
@@ -107,8 +120,8 @@ class AnswerPolicy:
         if not hits:
             return Choice("none", "no_hits", {})
         checks: dict[str, float | bool] = {"top_dense": round(hits[0].dense, 4), "margin": round(self.margin(hits), 4)}
-        in_scope = not out_of_scope(question, hits[0].item.searchable_text())
-        checks["in_scope"] = in_scope
+        outside = self.out_of_scope(question, hits[0])
+        checks["in_scope"] = outside is None
         confident = self.is_confident(question, hits)
         checks["confident"] = confident
         if confident:
@@ -123,6 +136,6 @@ class AnswerPolicy:
             return (
                 Choice("generate", "relevant_passages", checks) if model_available else Choice("extractive", "no_model", checks)
             )
-        if not in_scope:
-            return Choice("none", "out_of_scope", checks)
+        if outside is not None:
+            return Choice("none", f"out_of_scope:{outside}", checks)
         return Choice("none", "below_bar", checks)

@@ -59,7 +59,7 @@ class KnowledgeService:
         self.llm = llm
         self.retriever = Retriever(store, embeddings, settings)
         self.policy = AnswerPolicy(settings, analyzer)
-        self.composer = AnswerComposer(helplines, settings)
+        self.composer = AnswerComposer(helplines, settings, scope_analyzer=self.policy.scope_analyzer)
         self.chain = AnswerChain(
             self.retriever, self.policy, self.composer, llm, llm_settings or LlmSettings(), model_name=model_name
         )
@@ -90,8 +90,9 @@ class KnowledgeService:
     def warm_up(self) -> None:
         """Load the analyzers, the embedding model and the language model before traffic arrives.
 
-        The policy's noun check and the scope rules each load Kiwi on first use (seconds on a small server):
-        both run here, so the first citizen does not wait for them.
+        The policy's noun check and the scope rules share one Kiwi (the scope rules make their own only
+        when the analyzer is Okt), loaded on first use in seconds: it runs here, so the first citizen does
+        not wait for it.
         """
         question = "기초연금 얼마 받을 수 있어요?"
         hits = self.search(question)

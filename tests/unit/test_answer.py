@@ -1,5 +1,7 @@
 from datetime import date
 
+import pytest
+
 from knowledge.answering.service import KnowledgeService
 from knowledge.domain.faq import FaqEntry
 
@@ -45,3 +47,19 @@ def test_empty_question_is_not_found(service: KnowledgeService) -> None:
 def test_expired_knowledge_is_not_used(service: KnowledgeService) -> None:
     answer = service.answer("기초연금 얼마 받을 수 있어요?", on_date=date(2027, 6, 1))
     assert answer.doc_id != "basic-pension-amount"
+
+
+def test_the_scope_rules_share_the_service_kiwi_instead_of_loading_a_second_one(
+    service: KnowledgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second Kiwi costs ~380 MiB per process: the scope rules must use the one the policy holds."""
+    from knowledge.rules import scope
+
+    def second_kiwi(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the scope rules loaded their own Kiwi")
+
+    monkeypatch.setattr(scope, "_analyzer", None)
+    monkeypatch.setattr(scope, "make_analyzer", second_kiwi)
+    assert service.answer("독일 아동수당은 얼마예요?").mode == "none"
+    assert service.answer("제 기초연금 신청 지금 어디까지 처리됐어요?").mode == "none"
+    assert service.answer("기초연금 얼마 받을 수 있어요?").mode == "faq"
