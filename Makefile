@@ -133,7 +133,7 @@ bench-retrieval: $(VENV)/.installed
 bench-nlu: $(VENV)/.installed $(RASA_VENV)/.installed
 	$(VENV)/bin/python -m bench.nlu
 
-# Generated answers per backend (none, llamacpp, late, stopped): about 15 minutes on 2 cores.
+# Generated answers per backend (none, llamacpp, late, stopped, FAQ mode off) on the dev and frozen sets: about 30 minutes on 2 cores.
 bench-answers: $(VENV)/.llm-installed $(LLM_MODEL)
 	$(VENV)/bin/python -m bench.answers
 
