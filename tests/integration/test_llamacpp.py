@@ -28,7 +28,8 @@ from knowledge.retrieval.embeddings import E5Embeddings
 from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import KnowledgeSettings, LlmSettings, RetrievalSettings
 
-SETTINGS = LlmSettings()
+# A generous deadline: these tests check grounding and cancelling, not the CPU's speed (bench-answers does).
+SETTINGS = LlmSettings(timeout_s=45.0)
 
 if importlib.util.find_spec("llama_cpp") is None:
     pytest.skip("llama-cpp-python is not installed here: `make setup` builds it", allow_module_level=True)
