@@ -79,9 +79,13 @@ class AnswerPolicy:
         """
         if not hits or hits[0].dense < self.settings.faq_min_dense:
             return False
-        if self.out_of_scope(question, hits[0]):
-            return False
-        return self.margin(hits) >= self.settings.faq_min_margin
+        return self._confident(hits, self.out_of_scope(question, hits[0]))
+
+    def _confident(self, hits: Sequence[Hit], outside: str | None) -> bool:
+        """:meth:`is_confident` with the top hit's scope verdict already known (the rules run Kiwi: once per question)."""
+        return (
+            hits[0].dense >= self.settings.faq_min_dense and outside is None and self.margin(hits) >= self.settings.faq_min_margin
+        )
 
     @staticmethod
     def margin(hits: Sequence[Hit]) -> float:
@@ -101,15 +105,19 @@ class AnswerPolicy:
         hand-written questions that a chunk of a DOCX or an HWPX answers, 0.83-0.86 for near misses). Its own text must then hold the question's nouns, not just any of
         the top passages ("청년 마음건강 바우처 작년 예산" is not answered from the voucher's fees).
         """
-        if not hits:
+        if not hits or hits[0].dense < self._compose_bar(hits[0]):
             return False
+        return self._composable(question, hits, self.out_of_scope(question, hits[0]))
+
+    def _compose_bar(self, top: Hit) -> float:
+        return self.settings.document_min_dense if top.is_document else self.settings.generate_min_dense
+
+    def _composable(self, question: str, hits: Sequence[Hit], outside: str | None) -> bool:
+        """:meth:`may_compose` with the top hit's scope verdict already known."""
         top = hits[0]
-        bar = self.settings.document_min_dense if top.is_document else self.settings.generate_min_dense
-        if top.dense < bar:
-            return False
         # Years and countries must be in the best passage itself: "2025년 ... 얼마였나요?" is not
         # answered from a 2026 entry that mentions 2025 in passing.
-        if self.out_of_scope(question, top):
+        if top.dense < self._compose_bar(top) or outside is not None:
             return False
         passages = hits[:1] if top.is_document else hits[:_COVERAGE_PASSAGES]
         text = " ".join(h.item.searchable_text() for h in passages)
@@ -122,7 +130,7 @@ class AnswerPolicy:
         checks: dict[str, float | bool] = {"top_dense": round(hits[0].dense, 4), "margin": round(self.margin(hits), 4)}
         outside = self.out_of_scope(question, hits[0])
         checks["in_scope"] = outside is None
-        confident = self.is_confident(question, hits)
+        confident = self._confident(hits, outside)
         checks["confident"] = confident
         if confident:
             return Choice(
@@ -130,7 +138,7 @@ class AnswerPolicy:
                 "confident_document" if hits[0].is_document else "confident_faq",
                 checks,
             )
-        composable = self.may_compose(question, hits)
+        composable = self._composable(question, hits, outside)
         checks["relevant"] = composable
         if composable:
             return (
