@@ -24,7 +24,7 @@
   const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
   const TEXT = {
     launcher: "복지 상담",
-    launcherLabel: TITLE + " 열기",
+    launcherLabel: "복지 상담: " + TITLE + " 열기",  // starts with the visible text (WCAG 2.5.3 label in name)
     close: "채팅 닫기",
     large: "글자 크게",
     contrast: "고대비",
@@ -142,7 +142,11 @@
   css.addEventListener("error", () => { host.style.visibility = ""; });
 
   const status = el("p", { class: "bw-sr", role: "status", "aria-live": "polite" });
-  const log = el("ol", { class: "bw-log", role: "log", "aria-live": "polite", "aria-label": "대화 내용", tabindex: "0" });
+  // The messages are a real list inside the live region (role="log" on the list itself would take its list role away).
+  const log = el("ol", { class: "bw-messages" });
+  const logRegion = el("div", {
+    class: "bw-log", role: "log", "aria-live": "polite", "aria-label": "대화 내용", tabindex: "0"
+  }, [log]);
   const typing = el("div", { class: "bw-typing", hidden: true, "aria-hidden": "true" }, [
     el("span", { class: "bw-dots" }, [el("span"), el("span"), el("span")]),
     el("span", { text: TEXT.typing })
@@ -168,7 +172,7 @@
       el("h2", { id: "bw-title", class: "bw-title", text: TITLE }),
       el("div", { class: "bw-tools" }, [largeButton, contrastButton, closeButton])
     ]),
-    log,
+    logRegion,
     typing,
     el("div", { class: "bw-actions" }, [resetButton, humanButton]),
     form,
@@ -205,7 +209,7 @@
   // ---- rendering -----------------------------------------------------------------------------------
   const reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
-  function scrollToEnd() { log.scrollTop = log.scrollHeight; }
+  function scrollToEnd() { logRegion.scrollTop = logRegion.scrollHeight; }
 
   function addCitizen(text) {
     const item = el("li", { class: "bw-msg bw-citizen" }, [
