@@ -12,6 +12,7 @@ LLAMA_CPP := llama-cpp-python==0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
 LLM_MODEL := var/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 STORE := var/knowledge.sqlite3
+AXE := node_modules/axe-core/axe.min.js
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -36,11 +37,21 @@ help:
 setup: java $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
 	$(call step,setup complete: now run 'make run')
 
-# Headless Chromium and a Korean font for the widget's browser tests (Debian packages; never a downloaded build).
-browser:
+# Headless Chromium and a Korean font for the widget's browser tests (Debian packages; never a downloaded build),
+# and axe-core for their accessibility checks (npm, pinned in package-lock.json).
+browser: $(AXE)
 	@test -x /usr/bin/chromium && fc-list :lang=ko | grep -q . || { \
 	  printf '\n\033[1m==> headless Chromium and a Korean font for the widget tests\033[0m\n'; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-nanum fontconfig; }
+
+# npm ci again when the lock changes: npm stamps unpacked files 1985, so the touch marks when it ran.
+$(AXE): package.json package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  printf '\n\033[1m==> Node.js and npm (Debian packages) for axe-core\033[0m\n'; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
+	$(call step,axe-core for the widget's accessibility tests (npm ci from package-lock.json))
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # A headless Java runtime for konlpy's Okt analyzer (BOKJI_KNOWLEDGE__ANALYZER=okt): a Debian package, never a downloaded JDK.
 java:

@@ -25,6 +25,7 @@ from waitress.server import create_server
 
 from channels.app import create_app
 from channels.settings import AppSettings, WidgetSettings
+from tests.axe import describe, serious_violations
 from tests.integration.conftest import RunningStack, reply_to
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 QUESTION = "기초연금 얼마 받을 수 있어요?"
 
 PENSION = "2026년 기초연금 기준연금액(최대 지급액)은 월 349,700원이에요. 소득인정액이 선정기준액 이하인 만 65세 이상 어르신이 받으실 수 있어요."
@@ -50,7 +52,10 @@ HOUSING = (
 
 # A generated answer, as the action server streams it: checked sentences, then the final message.
 GENERATED = ["의료급여 선정기준은 기준 중위소득의 40% 이하예요 [1]. ", "신청은 주소지 행정복지센터에서 하실 수 있어요 [1]."]
-GENERATED_FINAL = "".join(GENERATED) + "\n\n※ 안내 자료를 바탕으로 정리한 답변이에요. 정확한 내용은 출처나 보건복지상담센터(129)에서 확인해 주세요."
+GENERATED_FINAL = (
+    "".join(GENERATED)
+    + "\n\n※ 안내 자료를 바탕으로 정리한 답변이에요. 정확한 내용은 출처나 보건복지상담센터(129)에서 확인해 주세요."
+)
 MEDICAL = {"title": "의료급여 안내", "url": "https://www.bokjiro.go.kr", "updated_at": "2026-01-02"}
 # An answer quoted from an ingested document: its source says on which page and under which heading.
 VOUCHER = "안내 자료에서 찾은 내용을 그대로 옮겨 드려요: 소득 기준은 없습니다. [1]"
@@ -341,6 +346,34 @@ def test_high_contrast_toggle_and_it_is_remembered(page: Page, site: Site) -> No
     assert panel.evaluate("node => getComputedStyle(node).backgroundColor") == "rgb(0, 0, 0)"
     page.reload()
     expect(page.get_by_role("button", name="고대비")).to_have_attribute("aria-pressed", "true")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_no_serious_accessibility_violations(page: Page, site: Site, viewport: dict[str, int]) -> None:
+    """axe-core on the demo page: closed, then with an answer (sources, quick reply, rating) shown, then high contrast."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size(viewport)
+    page.goto(site.url + "/")
+    expect(page.get_by_role("button", name="복지 안내 챗봇 열기")).to_be_visible()
+    closed = serious_violations(page)
+    assert closed == [], "closed widget on the demo page:\n" + describe(closed)
+
+    open_widget(page, site.url)
+    page.get_by_label("질문 입력").fill(QUESTION)
+    page.keyboard.press("Enter")
+    answer = bots(page).nth(1)
+    expect(answer.locator(".bw-extras")).to_be_visible()
+    expect(answer.locator(".bw-sources a")).to_be_visible()
+    expect(answer.get_by_role("button", name="도움이 됐어요")).to_be_visible()
+    answered = serious_violations(page)
+    assert answered == [], "after an answer:\n" + describe(answered)
+
+    page.get_by_role("button", name="고대비").click()
+    page.get_by_role("button", name="글자 크게").click()
+    expect(page.get_by_role("button", name="글자 크게")).to_have_attribute("aria-pressed", "true")
+    contrast = serious_violations(page)
+    assert contrast == [], "high contrast, large text:\n" + describe(contrast)
 
 
 def test_long_answers_appear_progressively(page: Page, site: Site) -> None:
