@@ -7,10 +7,12 @@ from flask import Flask
 from channels import api, kakao, web, widget
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
 from channels.conversation import STREAM_ABANDONED, Conversation
+from channels.handoff import HandoffService
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
 from channels.rasa_client import DialogueEngine, RasaClient
 from channels.settings import AppSettings
-from channels.transcripts import TranscriptStore
+from channels.store.database import Database
+from channels.store.transcripts import TranscriptStore
 from knowledge.ingestion.seed_files import load_helplines
 
 
@@ -29,7 +31,10 @@ def create_app(
         BOKJI_MAX_TEXT_CHARS=settings.max_text_chars,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    transcripts = TranscriptStore(settings.data_dir / "conversations.sqlite3")
+    database = Database(settings.database())
+    database.upgrade()  # zero set-up on SQLite; on PostgreSQL `bokji db upgrade` may run it ahead of a rollout
+    transcripts = TranscriptStore(database)
+    handoffs = HandoffService(database, transcripts, settings.handoff)
     # Answers that were streaming when the app last stopped will never be completed by anyone.
     transcripts.close_abandoned_streams(STREAM_ABANDONED)
     engine = engine or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
@@ -41,9 +46,12 @@ def create_app(
         load_helplines(settings.knowledge.helplines),
         streams if settings.widget.streaming else None,
         settings.widget.stream_timeout_s,
+        handoffs,
     )
     app.extensions["bokji.settings"] = settings
+    app.extensions["bokji.database"] = database
     app.extensions["bokji.transcripts"] = transcripts
+    app.extensions["bokji.handoffs"] = handoffs
     app.extensions["bokji.conversation"] = conversation
     app.extensions["bokji.kakao"] = KakaoDelivery(conversation, settings.kakao, callback_poster)
     app.register_blueprint(api.bp)

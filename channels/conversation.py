@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from channels.answer_streams import AnswerStreamSource, StreamUnavailableError
+from channels.handoff import HandoffService, HandoffView
+from channels.office_hours import korean_moment
 from channels.rasa_client import DialogueEngine, RasaUnavailableError
-from channels.transcripts import TranscriptStore
+from channels.store.transcripts import TranscriptStore
 from knowledge.answering.streaming import EventLog, produce_in_background
 from knowledge.domain.helpline import Helpline
 from knowledge.domain.source import document_location
@@ -29,6 +33,8 @@ STREAM_PLACEHOLDER = "답변을 작성하고 있어요. 잠시만 기다려 주�
 STREAM_ABANDONED = "죄송해요. 이 답변은 끝까지 작성하지 못했어요. 같은 질문을 다시 보내 주세요."
 # What Rasa is told in place of a crisis message: its rules stop an open form on this intent.
 CRISIS_NOTICE = "/crisis"
+# The quick reply that stops waiting for a person (handled here, never sent to Rasa).
+CANCEL_HANDOFF = "/cancel_handoff"
 
 
 @dataclass(frozen=True)
@@ -194,13 +200,16 @@ class Conversation:
         helplines: dict[str, Helpline],
         streams: AnswerStreamSource | None = None,
         stream_timeout_s: float = 45.0,
+        handoffs: HandoffService | None = None,
     ) -> None:
-        """Wire the dialogue engine (Rasa), the transcript database, the helplines and the answer streams.
+        """Wire the dialogue engine (Rasa), the transcripts, the helplines, the answer streams and the handoffs.
 
-        Without ``streams`` no channel can stream: Rasa is never asked to.
+        Without ``streams`` no channel can stream: Rasa is never asked to. Without ``handoffs`` (tests of
+        the answer flow alone) a handoff request is only recorded in the bot message's meta.
         """
         self._engine = engine
         self._transcripts = transcripts
+        self.handoffs = handoffs
         self._helplines = helplines
         self._streams = streams
         self._stream_timeout_s = stream_timeout_s
@@ -219,6 +228,10 @@ class Conversation:
         self._transcripts.add_turn(sender_id, "citizen", masked, {"label": shown} if shown else None)
         if (crisis := detect_crisis(text)) is not None:
             return self._answer_crisis(sender_id, crisis)
+        if (held := self._held_for_a_person(sender_id, text)) is not None:
+            return held
+        if (disliked := self._repeated_after_thumbs_down(sender_id, masked)) is not None:
+            return disliked
         degraded = False
         streaming = stream and self._streams is not None
         try:
@@ -244,9 +257,11 @@ class Conversation:
                     message = _final_update(updates, self._stream_timeout_s) or message
                 else:
                     streams[turn_id] = updates
-            else:
-                self._record_handoff(sender_id, message)
             recorded.append(message)
+            if message.stream_id is None:
+                recorded.extend(self._record_handoff(sender_id, message))
+        if not any(m.handoff for m in recorded) and not degraded:
+            recorded.extend(self._after_unanswered(sender_id))
         return ChatReply(messages=tuple(recorded), degraded=degraded, streams=streams)
 
     def _follow(self, sender_id: str, placeholder: BotMessage, text: str) -> Iterator[StreamUpdate]:
@@ -282,14 +297,110 @@ class Conversation:
     def _complete(self, sender_id: str, message: BotMessage, *, degraded: bool) -> StreamUpdate:
         assert message.turn_id is not None
         self._transcripts.complete_turn(message.turn_id, message.text, message.record_meta(degraded))
-        self._record_handoff(sender_id, message)
+        self._record_handoff(sender_id, message)  # its notice reaches the widget through live updates and history
         return StreamUpdate("final", message=message, degraded=degraded)
 
-    def _record_handoff(self, sender_id: str, message: BotMessage) -> None:
-        if message.handoff is not None:
-            self._transcripts.open_handoff(
-                sender_id, str(message.handoff.get("reason", "requested")), bool(message.handoff.get("urgent"))
+    def _record_handoff(self, sender_id: str, message: BotMessage) -> list[BotMessage]:
+        """Queue the chat when ``message`` asks for a person; returns the notice that says what happens next."""
+        if message.handoff is None or self.handoffs is None:
+            return []
+        return self._queue(sender_id, str(message.handoff.get("reason", "requested")), bool(message.handoff.get("urgent")))
+
+    def _queue(self, sender_id: str, reason: str, urgent: bool, lead: str = "") -> list[BotMessage]:
+        assert self.handoffs is not None
+        view, created = self.handoffs.request(sender_id, reason, urgent)
+        if not created and not lead:
+            return []
+        notice = self._queued_notice(view, lead)
+        turn_id = self._transcripts.add_turn(sender_id, "bot", notice.text, notice.record_meta(False))
+        return [replace(notice, turn_id=turn_id)]
+
+    def _queued_notice(self, view: HandoffView, lead: str = "") -> BotMessage:
+        """What happens next, honestly: the place in the queue when someone is on duty, else when and 129."""
+        assert self.handoffs is not None
+        line = self._helplines["welfare_call_center"]
+        meanwhile = f"급하시면 {line.name}({line.number}, {line.hours})로 전화해 주세요."
+        kakao = view.channel == "kakao"
+        delivery = (
+            "상담원의 답은 다음에 메시지를 보내실 때 이 채팅방에서 전해 드려요."
+            if kakao
+            else "상담원이 들어오면 이 창에서 바로 알려 드릴게요."
+        )
+        if self.handoffs.on_duty():
+            body = f"상담원 연결을 요청했어요. 지금 대기 {self.handoffs.position(view.id)}번째예요. {delivery}"
+        else:
+            hours = self.handoffs.hours
+            opening = hours.next_opening(datetime.now(timezone.utc))
+            when = f"{korean_moment(opening, hours.zone)}부터 " if opening else ""
+            closed = (
+                "지금은 상담 시간이 아니에요"
+                if not hours.is_open(datetime.now(timezone.utc))
+                else "지금은 바로 답해 드릴 상담원이 없어요"
             )
+            body = (
+                f"{closed}(상담 시간: {hours.describe()}). {when}차례대로 답해 드릴게요. "
+                f"남기신 대화는 대기 목록에 그대로 있어요. {meanwhile}"
+            )
+        text = f"{lead} {body}".strip()
+        buttons = () if view.urgent else (Button("대기 취소하고 챗봇과 계속하기", CANCEL_HANDOFF),)
+        return BotMessage(
+            text, buttons, _sources([line.as_source().model_dump()]), {"mode": "handoff", "handoff_state": "waiting"}
+        )
+
+    def _held_for_a_person(self, sender_id: str, text: str) -> ChatReply | None:
+        """While a person has or is about to take the chat, the bot stays silent (the web app holds Rasa back).
+
+        Returns None when the bot should answer. A citizen waiting may cancel (:data:`CANCEL_HANDOFF`).
+        """
+        if self.handoffs is None:
+            return None
+        view = self.handoffs.active(sender_id)
+        if text.strip() == CANCEL_HANDOFF:
+            if view is not None and view.state == "waiting" and self.handoffs.cancel(sender_id) is not None:
+                last = self._transcripts.recent_turns(sender_id, 1)
+                return ChatReply(messages=tuple(BotMessage.from_record(t) for t in last))
+            if view is None:
+                return self._say(sender_id, "기다리고 있는 상담원 연결 요청이 없어요. 궁금한 점을 편하게 물어봐 주세요.")
+        if view is None:
+            return None
+        if view.state == "with_agent":
+            return ChatReply(messages=())  # the agent sees the message live and answers it
+        return self._say(
+            sender_id,
+            "상담원 연결을 기다리고 있어요. 남기신 메시지는 상담원이 함께 봐요.",
+            (Button("대기 취소하고 챗봇과 계속하기", CANCEL_HANDOFF),),
+        )
+
+    def _say(self, sender_id: str, text: str, buttons: tuple[Button, ...] = ()) -> ChatReply:
+        message = BotMessage(text, buttons, meta={"mode": "handoff"})
+        turn_id = self._transcripts.add_turn(sender_id, "bot", text, message.record_meta(False))
+        return ChatReply(messages=(replace(message, turn_id=turn_id),))
+
+    def _repeated_after_thumbs_down(self, sender_id: str, masked: str) -> ChatReply | None:
+        """A 👎 on an answer, then the same question again: a person takes it instead of the same answer."""
+        if self.handoffs is None:
+            return None
+        turns = self._transcripts.recent_turns(sender_id, 8)[:-1]  # the message just recorded is last
+        rated = next((i for i in range(len(turns) - 1, -1, -1) if turns[i]["role"] == "bot" and turns[i]["feedback"]), None)
+        if rated is None or turns[rated]["feedback"] != "down":
+            return None
+        asked = next((t for t in reversed(turns[:rated]) if t["role"] == "citizen"), None)
+        if asked is None or not same_question(asked["text"], masked):
+            return None
+        lead = "앞의 답변이 도움이 되지 않으셨군요. 상담원에게 연결해 드릴게요."
+        return ChatReply(messages=tuple(self._queue(sender_id, "disliked", False, lead)))
+
+    def _after_unanswered(self, sender_id: str) -> list[BotMessage]:
+        """Call a person after the bot could not answer several times in a row (a setting, 2 by default)."""
+        if self.handoffs is None:
+            return []
+        needed = self.handoffs.settings.unanswered_in_a_row
+        answers = [t for t in self._transcripts.recent_turns(sender_id, 4 * needed) if t["role"] == "bot"]
+        answers = [t for t in answers if t["meta"].get("mode") not in ("handoff", "unavailable")][-needed:]
+        if len(answers) < needed or not all(_unanswered(t["meta"]) for t in answers):
+            return []
+        lead = "제가 찾을 수 있는 답이 없어서 상담원에게 연결해 드릴게요."
+        return self._queue(sender_id, "unanswered", False, lead)
 
     def _answer_crisis(self, sender_id: str, crisis: Crisis) -> ChatReply:
         """A crisis in any dialogue state: its helplines first, an urgent handoff, and any open form stopped.
@@ -300,9 +411,9 @@ class Conversation:
         """
         message = self._crisis_message(crisis)
         turn_id = self._transcripts.add_turn(sender_id, "bot", message.text, message.record_meta(False))
-        self._record_handoff(sender_id, message)
+        notices = self._record_handoff(sender_id, message)
         threading.Thread(target=self._notify_rasa, args=(sender_id,), name="crisis-notice", daemon=True).start()
-        return ChatReply(messages=(replace(message, turn_id=turn_id),))
+        return ChatReply(messages=(replace(message, turn_id=turn_id), *notices))
 
     def _notify_rasa(self, sender_id: str) -> None:
         try:
@@ -337,3 +448,21 @@ class Conversation:
             sources=_sources([line.as_source().model_dump()]),
             meta={"mode": "unavailable"},
         )
+
+
+def _unanswered(meta: dict[str, Any]) -> bool:
+    """A bot answer that found nothing (mode none), not a crisis reply nor a handoff notice."""
+    return meta.get("mode") == "none" and not meta.get("crisis") and not meta.get("handoff")
+
+
+def same_question(first: str, second: str) -> bool:
+    """Two messages ask the same thing: equal once spaces and punctuation go, or sharing most character pairs."""
+    a, b = (re.sub(r"[\s\W_]+", "", t.lower()) for t in (first, second))
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    pairs_a, pairs_b = ({t[i : i + 2] for i in range(len(t) - 1)} for t in (a, b))
+    if not pairs_a or not pairs_b:
+        return False
+    return len(pairs_a & pairs_b) / len(pairs_a | pairs_b) >= 0.6

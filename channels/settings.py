@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from channels.office_hours import OfficeHours
 from knowledge.settings import PROJECT_ROOT, ProcessSettings
 
 
@@ -49,6 +51,48 @@ class KakaoSettings(BaseModel):
     )
 
 
+class HandoffSettings(BaseModel):
+    """When and how a chat goes to a person (channels/handoff.py)."""
+
+    office_hours: str = Field(
+        "mon-fri 09:00-18:00", description="When staff answer chats, e.g. 'mon-fri 09:00-18:00; sat 09:00-13:00'"
+    )
+    timezone: str = Field("Asia/Seoul", description="Time zone of the office hours")
+    holidays: list[date] = Field(default_factory=list, description="Days the office is closed (YYYY-MM-DD)")
+    presence_s: float = Field(
+        90.0, gt=0, description="An agent counts as on duty while their console was seen within this many seconds"
+    )
+    urgent_sla_minutes: float = Field(
+        3.0, gt=0, description="An urgent chat nobody claims within this many minutes is flagged for every agent"
+    )
+    unanswered_in_a_row: int = Field(
+        2, ge=1, le=10, description="Bot answers in a row that found nothing before a person is called"
+    )
+    typing_s: float = Field(6.0, gt=0, le=60, description="How long a typing indicator lasts without a new keystroke")
+
+    @field_validator("office_hours")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        OfficeHours.parse(value)
+        return value
+
+    def hours(self) -> OfficeHours:
+        """The parsed office hours."""
+        return OfficeHours.parse(self.office_hours, self.timezone, self.holidays)
+
+
+class ConsoleSettings(BaseModel):
+    """Staff sign-in and the console."""
+
+    secret_key: SecretStr = Field(
+        SecretStr(""), description="Signs session cookies and CSRF tokens; empty: a random key kept in <data_dir>/secret_key"
+    )
+    cookie_secure: bool = Field(True, description="Send the session cookie over HTTPS only (browsers allow localhost)")
+    session_hours: float = Field(10.0, gt=0, le=24 * 7, description="A sign-in lasts this long")
+    lockout_attempts: int = Field(5, ge=1, description="Wrong passwords in a row before the account is locked")
+    lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked")
+
+
 class AppSettings(ProcessSettings):
     """Read once in ``python -m channels`` (``BOKJI_WEB_PORT``, ``BOKJI_RASA_URL``, ``BOKJI_KAKAO__TOKEN`` ...)."""
 
@@ -60,9 +104,18 @@ class AppSettings(ProcessSettings):
     rasa_timeout_s: float = Field(20.0, gt=0, description="How long to wait for Rasa's reply")
     max_text_chars: int = Field(1000, ge=1, description="Longest message a citizen may send")
     max_body_bytes: int = Field(16 * 1024, ge=1024, description="Largest request body accepted")
-    data_dir: Path = Field(PROJECT_ROOT / "var", description="Transcripts and handoffs database folder")
+    data_dir: Path = Field(PROJECT_ROOT / "var", description="Folder of the default SQLite database and the secret key")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the staff database (postgresql+psycopg://...); empty: SQLite in data_dir"
+    )
     widget: WidgetSettings = Field(default_factory=WidgetSettings)
     kakao: KakaoSettings = Field(default_factory=KakaoSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+
+    def database(self) -> str:
+        """The staff database URL (SQLite file in ``data_dir`` unless ``BOKJI_DATABASE_URL`` is set)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'conversations.sqlite3'}"
 
     @model_validator(mode="after")
     def _stream_outlasts_the_model(self) -> AppSettings:

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from channels.api import ApiError, json_body, parse_chat, parse_session_id
 from channels.conversation import BotMessage, ChatReply, Conversation
 from channels.settings import AppSettings
-from channels.transcripts import TranscriptStore
+from channels.store.transcripts import TranscriptStore
 
 bp = Blueprint("widget", __name__)
 

@@ -83,10 +83,11 @@ def test_crisis_while_rasa_is_down_still_gets_helplines_and_a_handoff(
     app: Flask, client: FlaskClient, rasa: ScriptedRasa
 ) -> None:
     rasa.down = True
-    [message] = post(client, {"session_id": "t9", "text": "너무 힘들어서 죽고 싶어요"}).get_json()["messages"]
+    message, notice = post(client, {"session_id": "t9", "text": "너무 힘들어서 죽고 싶어요"}).get_json()["messages"]
     assert message["text"].index("109") < message["text"].index("129") < message["text"].index("119")
-    handoffs = app.extensions["bokji.transcripts"].open_handoffs()
-    assert handoffs == [{"sender_id": "web:t9", "reason": "crisis", "urgent": True, "created_at": handoffs[0]["created_at"]}]
+    [queued] = app.extensions["bokji.handoffs"].queue()
+    assert (queued.sender_id, queued.reason, queued.urgent, queued.state) == ("web:t9", "crisis", True, "waiting")
+    assert notice["buttons"] == []  # an urgent chat is not offered a way out of the queue
 
 
 def test_personal_data_is_masked_before_rasa_and_the_transcript(
@@ -107,7 +108,7 @@ def test_handoff_flag_from_rasa_is_queued_for_staff(app: Flask, client: FlaskCli
     ]
     post(client, {"session_id": "t3", "text": "상담원 연결해 주세요"})
     post(client, {"session_id": "t3", "text": "상담원이요"})
-    assert [h["sender_id"] for h in app.extensions["bokji.transcripts"].open_handoffs()] == ["web:t3"]
+    assert [h.sender_id for h in app.extensions["bokji.handoffs"].queue()] == ["web:t3"]
 
 
 def test_an_answer_rasa_split_at_blank_lines_stays_one_message_with_its_sources(client: FlaskClient, rasa: ScriptedRasa) -> None:

@@ -70,8 +70,11 @@ def test_rasa_down_still_gives_a_korean_answer_to_show(client: FlaskClient, rasa
 
 def test_handoff_is_flagged_for_the_widget(client: FlaskClient, rasa: ScriptedRasa) -> None:
     rasa.reply = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
-    [message] = say(client, "w-3", "/request_human")["messages"]
+    message, notice = say(client, "w-3", "/request_human")["messages"]
     assert message["handoff"] is True
+    # Nobody has the console open in this test: the citizen is told so, with when and 129, and may cancel.
+    assert "129" in notice["text"] and "상담 시간" in notice["text"]
+    assert notice["buttons"] == [{"title": "대기 취소하고 챗봇과 계속하기", "payload": "/cancel_handoff"}]
 
 
 def test_ratings_are_stored_and_the_latest_counts(client: FlaskClient, tmp_path: Path) -> None:

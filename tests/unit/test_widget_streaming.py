@@ -17,7 +17,7 @@ from channels.answer_streams import StreamUnavailableError
 from channels.app import create_app
 from channels.conversation import STREAM_ABANDONED, STREAM_PLACEHOLDER
 from channels.settings import AppSettings, WidgetSettings
-from channels.transcripts import TranscriptStore
+from channels.store.transcripts import TranscriptStore
 from knowledge.settings import KnowledgeSettings, LlmSettings
 from tests.unit.fakes import SOURCE, ScriptedRasa
 
