@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming ingest train clean
+.PHONY: help setup browser postgres java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -34,7 +34,7 @@ help:
 	@echo "make bench-coverage    share of broad citizen questions answered vs refused, per split (none, llamacpp)"
 	@echo "make bench-streaming   time to first text in the widget, streamed vs whole generated answers (real stack)"
 
-setup: java $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser
+setup: java $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser postgres
 	$(call step,setup complete: now run 'make run')
 
 # Headless Chromium and a Korean font for the widget's browser tests (Debian packages; never a downloaded build),
@@ -52,6 +52,13 @@ $(AXE): package.json package-lock.json
 	$(call step,axe-core for the widget's accessibility tests (npm ci from package-lock.json))
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# A PostgreSQL server for the staff console's database tests (Debian package). The tests start their own
+# throw-away cluster on a free port (tests/postgres.py); the binaries stay in /usr/lib/postgresql/<version>/bin.
+postgres:
+	@test -x "$${BOKJI_PG_BIN:-/nonexistent}/initdb" || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || { \
+	  printf '\n\033[1m==> PostgreSQL server for the database tests\033[0m\n'; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; }
 
 # A headless Java runtime for konlpy's Okt analyzer (BOKJI_KNOWLEDGE__ANALYZER=okt): a Debian package, never a downloaded JDK.
 java:
@@ -128,7 +135,7 @@ test-unit: $(VENV)/.installed java
 	$(call step,unit tests)
 	$(VENV)/bin/python -m pytest tests/unit -q
 
-test-integration: $(VENV)/.installed browser
+test-integration: $(VENV)/.installed browser postgres
 	$(call step,integration tests (real Rasa + action server + web app))
 	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
 	$(VENV)/bin/python -m pytest tests/integration -q

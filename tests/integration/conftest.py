@@ -86,3 +86,17 @@ def reply_to(question: str) -> str:
     if "소득" in question:
         return "월 50만 원 정도예요"
     return "잘 모르겠어요"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A SQLAlchemy URL of a throw-away PostgreSQL server (tests/postgres.py), one per session, deleted afterwards."""
+    from tests.postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer()
+        url = server.start()
+    except PostgresUnavailable as missing:
+        pytest.fail(str(missing))
+    yield url
+    server.stop()
