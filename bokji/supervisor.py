@@ -242,6 +242,7 @@ def run_stack(host: str = "127.0.0.1", ports: tuple[int, int, int] = (5005, 5055
             f"  chat API       {stack.url('web')}/api/v1/chat\n"
             f"  kakao skill    {stack.url('web')}/kakao/skill (set BOKJI_KAKAO__TOKEN)\n"
             f"  health         {stack.url('web')}/healthz\n"
+            f"  staff console  {stack.url('web')}/console (first admin: bokji user add <id> --name <이름> --role admin)\n"
             f"  rasa           {stack.url('rasa')}\n"
             f"  action server  {stack.url('actions')}\n"
             f"  logs           {stack.log_dir}/\n"
