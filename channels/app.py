@@ -6,6 +6,7 @@ from flask import Flask
 
 from channels import api, kakao, web, widget
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
+from channels.auth import init_auth
 from channels.conversation import STREAM_ABANDONED, Conversation
 from channels.handoff import HandoffService
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
@@ -58,4 +59,5 @@ def create_app(
     app.register_blueprint(web.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(kakao.bp)
+    init_auth(app, database, settings.console, settings.data_dir)  # staff sign-in; after the citizen blueprints it exempts from CSRF
     return app
