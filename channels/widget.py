@@ -1,4 +1,4 @@
-"""The website widget's adapter: the embed script, chat with message ids, history, and answer ratings.
+"""The website widget's adapter: the embed script, chat with message ids, history, ratings and live handoff updates.
 
 A city page embeds the widget with one tag, ``<script src="https://<this server>/widget.js" defer></script>``.
 The widget talks to the endpoints below; the conversation flow itself lives in ``channels.conversation``.
@@ -12,17 +12,32 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from flask.blueprints import BlueprintSetupState
 
 from channels.api import ApiError, json_body, parse_chat, parse_session_id
 from channels.conversation import BotMessage, ChatReply, Conversation
+from channels.handoff import HandoffService
+from channels.live import LIFETIME_S, last_event_id, stream_response
 from channels.settings import AppSettings
 from channels.store.transcripts import TranscriptStore
+from channels.widget_events import TypingThrottle, WidgetEvents, state_of
 
 bp = Blueprint("widget", __name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 RATINGS = ("up", "down")
 MAX_LABEL_CHARS = 200
+# What the citizen sees next to a staff member's reply (staff names stay inside the office).
+AGENT_LABEL = "상담원"
+# How long one events stream lasts before the browser's EventSource reconnects (tests shorten it).
+EVENTS_LIFETIME_S = LIFETIME_S
+# A citizen's typing pings recorded at most this often per session.
+TYPING_INTERVAL_S = 2.0
+
+
+@bp.record_once
+def _typing_throttle(state: BlueprintSetupState) -> None:
+    state.app.extensions["bokji.widget_typing"] = TypingThrottle(TYPING_INTERVAL_S)
 
 
 def web_sender(session_id: str) -> str:
@@ -34,12 +49,14 @@ def render_message(message: BotMessage, feedback: str | None = None) -> dict[str
     """A bot message as the widget draws it: the API shape plus its id, handoff flag and rating.
 
     ``streaming`` marks a generated answer still being written: its text follows as stream lines.
+    ``handoff_state`` is set on the notices of a handoff (waiting, with_agent, returned, closed, cancelled).
     """
     return {
         "id": message.turn_id,
         "role": "bot",
         **message.as_json(),
         "handoff": message.handoff is not None,
+        "handoff_state": message.meta.get("handoff_state"),
         "feedback": feedback,
         "streaming": message.stream_id is not None,
     }
@@ -57,7 +74,9 @@ def stream_lines(session_id: str, reply: ChatReply, idle_timeout_s: float) -> It
         try:
             for update in updates.follow(idle_timeout_s):
                 if update.kind == "final" and update.message is not None:
-                    yield _line({"type": "final", "id": turn_id, "degraded": update.degraded, "message": render_message(update.message)})
+                    yield _line(
+                        {"type": "final", "id": turn_id, "degraded": update.degraded, "message": render_message(update.message)}
+                    )
                 else:
                     yield _line({"type": update.kind, "id": turn_id, "text": update.text})
         except TimeoutError:
@@ -71,9 +90,11 @@ def _line(value: dict[str, Any]) -> str:
 
 
 def render_turn(turn: dict[str, Any]) -> dict[str, Any]:
-    """A transcript turn for the history view; citizen turns carry only their (masked) text."""
+    """A transcript turn for the history view and live updates; citizen and agent turns carry only their text."""
     if turn["role"] == "bot":
         return {**render_message(BotMessage.from_record(turn), turn.get("feedback")), "created_at": turn["created_at"]}
+    if turn["role"] == "agent":
+        return {"id": turn["id"], "role": "agent", "agent": AGENT_LABEL, "text": turn["text"], "created_at": turn["created_at"]}
     text = turn["meta"].get("label") or turn["text"]
     return {"id": turn["id"], "role": "citizen", "text": text, "created_at": turn["created_at"]}
 
@@ -117,12 +138,56 @@ def chat() -> tuple[Response, int]:
 
 @bp.get("/api/v1/history")
 def history() -> tuple[Response, int]:
-    """The latest turns of a widget session, so a reloaded page shows the conversation again."""
+    """The latest turns of a widget session, so a reloaded page shows the conversation again.
+
+    ``handoff_state`` (bot, waiting, with_agent) tells a reloaded widget to listen for a person's replies.
+    """
     session_id = parse_session_id(request.args.get("session_id"))
     settings: AppSettings = current_app.extensions["bokji.settings"]
     transcripts: TranscriptStore = current_app.extensions["bokji.transcripts"]
+    handoffs: HandoffService = current_app.extensions["bokji.handoffs"]
     turns = transcripts.recent_turns(web_sender(session_id), settings.widget.history_limit)
-    return jsonify({"session_id": session_id, "messages": [render_turn(t) for t in turns]}), 200
+    state = state_of(handoffs, web_sender(session_id))["state"]
+    return jsonify({"session_id": session_id, "messages": [render_turn(t) for t in turns], "handoff_state": state}), 200
+
+
+@bp.get("/api/v1/widget/events")
+def events() -> Response:
+    """Server-sent events while a person is asked for or answering: their replies, notices, state and typing.
+
+    ``after_turn`` is the newest turn id the page shows (default: the newest there is); a reconnecting
+    EventSource resumes after its ``Last-Event-ID``. The stream ends after about a minute and the browser
+    reconnects by itself.
+    """
+    session_id = parse_session_id(request.args.get("session_id"))
+    sender = web_sender(session_id)
+    transcripts: TranscriptStore = current_app.extensions["bokji.transcripts"]
+    handoffs: HandoffService = current_app.extensions["bokji.handoffs"]
+    raw = request.args.get("after_turn")
+    if raw is None:
+        latest = transcripts.recent_turns(sender, 1)
+        after_turn = latest[0]["id"] if latest else 0
+    elif raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        after_turn = int(raw)
+    else:
+        raise ApiError(400, "invalid_after_turn", "after_turn은 0 이상의 정수(메시지 번호)여야 해요.")
+    after_event = last_event_id(handoffs.last_event_id())
+    lines = WidgetEvents(handoffs, transcripts, sender, render_turn).stream(after_event, after_turn, EVENTS_LIFETIME_S)
+    return stream_response(lines)
+
+
+@bp.post("/api/v1/widget/typing")
+def typing() -> Response:
+    """The citizen is typing in a chat a person holds (the console shows it for a few seconds); always 204."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. JSON 객체로 보내 주세요.")
+    session_id = parse_session_id(body.get("session_id"))
+    throttle: TypingThrottle = current_app.extensions["bokji.widget_typing"]
+    if throttle.allow(session_id):
+        handoffs: HandoffService = current_app.extensions["bokji.handoffs"]
+        handoffs.citizen_typing(web_sender(session_id))
+    return Response(status=204)
 
 
 @bp.post("/api/v1/feedback")
@@ -153,7 +218,8 @@ def _allow_embedding_origins(response: Response) -> Response:
     if "*" in allowed or origin in allowed:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        # Last-Event-ID: an EventSource reconnecting from a city page's origin sends it.
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Last-Event-ID"
         response.headers["Access-Control-Max-Age"] = "600"
         response.vary.add("Origin")
     return response

@@ -129,7 +129,7 @@ def test_history_is_limited_and_newest_last(client: FlaskClient) -> None:
 def test_history_of_a_new_or_other_channel_session_is_empty(client: FlaskClient, app: Flask) -> None:
     app.extensions["bokji.transcripts"].add_turn("kakao:u1", "citizen", "카카오에서 한 말")
     assert client.get("/api/v1/history?session_id=u1").get_json()["messages"] == []
-    assert client.get("/api/v1/history?session_id=new-one").get_json() == {"session_id": "new-one", "messages": []}
+    assert client.get("/api/v1/history?session_id=new-one").get_json() == {"session_id": "new-one", "messages": [], "handoff_state": "bot"}
     for bad in ("", "../../etc", "a" * 129):
         assert client.get("/api/v1/history", query_string={"session_id": bad}).status_code == 400
     assert client.get("/api/v1/history").status_code == 400
