@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from channels import api, kakao, web, widget
+from channels import api, console, kakao, web, widget
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
 from channels.auth import init_auth
 from channels.conversation import STREAM_ABANDONED, Conversation
@@ -59,5 +59,6 @@ def create_app(
     app.register_blueprint(web.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(kakao.bp)
+    app.register_blueprint(console.bp)
     init_auth(app, database, settings.console, settings.data_dir)  # staff sign-in; after the citizen blueprints it exempts from CSRF
     return app
