@@ -14,6 +14,8 @@ one row update succeeds, on SQLite and PostgreSQL alike; the other is told who h
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +27,8 @@ from channels.settings import HandoffSettings
 from channels.store.database import Database
 from channels.store.models import ACTIVE_STATES, AuditEntry, ChatEvent, Handoff, Note, StaffSession, StaffUser, utcnow
 from channels.store.transcripts import TranscriptStore
+
+logger = logging.getLogger(__name__)
 
 REASONS = {
     "requested": "상담 요청",
@@ -141,6 +145,11 @@ class HandoffService:
         self.transcripts = transcripts
         self.settings = settings
         self.hours = settings.hours()
+        self._staff_turn_listeners: list[Callable[[str], None]] = []
+
+    def on_staff_turn(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(sender_id)`` after a reply or notice for the citizen is recorded (Kakao delivers it)."""
+        self._staff_turn_listeners.append(listener)
 
     # --- the citizen's side -------------------------------------------------------------------------------
 
@@ -276,9 +285,11 @@ class HandoffService:
             row.agent_typing_until = None
             self._record(session, actor, "replied", row, {"chars": len(text)}, event=False)
             sender_id = row.sender_id
-        return self.transcripts.add_turn(
+        turn_id = self.transcripts.add_turn(
             sender_id, "agent", text, {"handoff_id": handoff_id, "agent": actor.name}, author_id=actor.id
         )
+        self._staff_turn(sender_id)
+        return turn_id
 
     def agent_typing(self, handoff_id: int, actor: Actor) -> None:
         """The holding agent is typing (the citizen sees it for a few seconds)."""
@@ -405,6 +416,15 @@ class HandoffService:
     def _notify(self, sender_id: str, text: str, state: str) -> None:
         """Tell the citizen what changed (a bot turn every channel shows, live and in history)."""
         self.transcripts.add_turn(sender_id, "bot", text, {"mode": "handoff", "handoff_state": state})
+        self._staff_turn(sender_id)
+
+    def _staff_turn(self, sender_id: str) -> None:
+        """Tell the listeners; the staff action already succeeded, so a failing listener is only logged."""
+        for listener in self._staff_turn_listeners:
+            try:
+                listener(sender_id)
+            except Exception:
+                logger.exception("handoff: a staff-turn listener failed for %s", sender_id)
 
     def _row(self, session: Session, handoff_id: int) -> Handoff:
         row = session.get(Handoff, handoff_id, populate_existing=True)

@@ -49,6 +49,25 @@ class KakaoSettings(BaseModel):
     operator_button: bool = Field(
         True, description="Offer Kakao's 상담직원 연결 (operator) button on handoffs; needs 상담톡 or 1:1 chat on the channel"
     )
+    event_api: bool = Field(
+        False,
+        description="Also push staff replies at once through Kakao's paid Event API (15 KRW a message, needs a wallet); "
+        "off: they reach the user with their next message or a callbackUrl still open",
+    )
+    event_api_url: str = Field("https://bot-api.kakao.com", description="Base URL of Kakao's Event API")
+    rest_api_key: SecretStr = Field(SecretStr(""), description="REST API key of the Kakao app (Event API only)")
+    bot_id: str = Field("", description="The chatbot's bot id (Event API only; a development channel's id ends with '!')")
+    event_name: str = Field(
+        "bokji_agent_reply", description="Event name of the block that shows the staff message (its text is event data 'text')"
+    )
+    event_timeout_s: float = Field(5.0, gt=0, le=30, description="HTTP timeout of an Event API call")
+
+    @model_validator(mode="after")
+    def _event_api_configured(self) -> KakaoSettings:
+        """The Event API needs its key and bot id: refuse to start half-configured rather than fail silently later."""
+        if self.event_api and not (self.rest_api_key.get_secret_value() and self.bot_id):
+            raise ValueError("BOKJI_KAKAO__EVENT_API needs BOKJI_KAKAO__REST_API_KEY and BOKJI_KAKAO__BOT_ID")
+        return self
 
 
 class HandoffSettings(BaseModel):

@@ -188,9 +188,15 @@ def render(
     operator: bool,
     notice: str | None = None,
     first_quick_replies: Sequence[dict[str, Any]] = (),
+    person: bool = False,
 ) -> Rendered:
-    """Bot messages as one SkillResponse: text bubbles, a sources card, quick replies, all within limits."""
-    card = sources_card(_unique_sources(messages), operator and any(m.handoff is not None for m in messages))
+    """Bot messages as one SkillResponse: text bubbles, a sources card, quick replies, all within limits.
+
+    With ``operator`` (the channel has 1:1 chat or 상담톡), 상담직원 연결 is offered when a message asks for a
+    person or ``person`` says one has or is about to take the chat.
+    """
+    offer = operator and (person or any(m.handoff is not None for m in messages))
+    card = sources_card(_unique_sources(messages), offer)
     chunks = [piece for m in messages for piece in split_text(m.text)]
     texts, complete = fit_texts(chunks, MAX_OUTPUTS - (1 if card else 0), notice)
     outputs = [simple_text(t) for t in texts] + ([card] if card else [])

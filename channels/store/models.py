@@ -183,6 +183,21 @@ class ChatEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class KakaoDeliveredTurn(Base):
+    """A staff turn (agent reply or handoff notice) that reached a KakaoTalk user: each is delivered once.
+
+    Kakao cannot be pushed to, so staff turns wait until the user's next message, a callbackUrl or the Event
+    API carries them (channels/kakao_outbox.py); this row says which way and when, and survives restarts.
+    """
+
+    __tablename__ = "kakao_delivered_turns"
+
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"), primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(160), index=True)
+    via: Mapped[str] = mapped_column(String(16))  # reply / callback / event_api
+    delivered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 __all__ = [
     "ACTIVE_STATES",
     "HANDOFF_STATES",
@@ -194,6 +209,7 @@ __all__ = [
     "ChatEvent",
     "Feedback",
     "Handoff",
+    "KakaoDeliveredTurn",
     "Note",
     "StaffSession",
     "StaffUser",

@@ -62,17 +62,22 @@ def test_quick_reply_payload_from_client_extra_and_params_are_understood(app: Fl
     assert rasa.sent[-1] == ("kakao:8a1d6f0c2b7e4d9f", "/request_human")
     assert "상담원" in texts(body)
     assert {"action": "operator", "label": "상담직원 연결"} in list_card(body)["buttons"]
-    handoffs = app.extensions["bokji.transcripts"].open_handoffs()
-    assert [(h["sender_id"], h["reason"]) for h in handoffs] == [("kakao:8a1d6f0c2b7e4d9f", "requested")]
+    queue = app.extensions["bokji.handoffs"].queue()
+    assert [(h.sender_id, h.reason, h.channel, h.state) for h in queue] == [
+        ("kakao:8a1d6f0c2b7e4d9f", "requested", "kakao", "waiting")]  # fmt: skip
     citizen = app.extensions["bokji.transcripts"].turns("kakao:8a1d6f0c2b7e4d9f")[0]
     assert citizen["text"] == "/request_human" and citizen["meta"] == {"label": "상담원 연결"}
 
 
 def test_handoff_without_sources_still_offers_the_operator(client: FlaskClient, rasa: SlowRasa) -> None:
+    """One response: the bot's words, the queue notice (with 129), the operator button first, and a way back."""
     rasa.default = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
     _, body, _ = ask(client, skill_request("사람이랑 얘기할래요"))
+    assert texts(body).startswith("상담원에게 연결해 드릴게요.") and "129" in texts(body)
     card = list_card(body)
-    assert card["buttons"] == [{"action": "operator", "label": "상담직원 연결"}]
+    assert card["buttons"][0] == {"action": "operator", "label": "상담직원 연결"}
+    assert "129" in card["items"][0]["title"]
+    assert [r["extra"] for r in body["template"]["quickReplies"]] == [{"payload": "/cancel_handoff"}]
 
 
 def test_operator_button_can_be_turned_off(tmp_path: Path, rasa: SlowRasa) -> None:
