@@ -10,6 +10,7 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 
 from actions.answer import ActionAnswerWelfare
+from actions.assist import add_assist_route
 from actions.eligibility import (
     ActionAskProgram,
     ActionCheckEligibility,
@@ -42,13 +43,14 @@ def build_actions(service: KnowledgeService, streams: AnswerStreams | None = Non
 
 
 def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sanic:
-    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our actions, plus /streams/<id> for streamed answers."""
+    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our actions, /streams/<id> and /assist/suggestions."""
     streams = AnswerStreams(keep_s=settings.stream_keep_s, max_open=settings.stream_max_open)
     executor = ActionExecutor()
     for action in build_actions(service, streams):
         executor.register_action(action)
     app = create_app(executor)
     add_stream_route(app, streams, settings.stream_idle_timeout_s)
+    add_assist_route(app, service)
     return app
 
 
