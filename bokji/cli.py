@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bokji import staff_commands
 from knowledge.settings import KnowledgeSettings, ProcessSettings
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     catalogue.add_argument("--check", action="store_true", help="only report generated files that are out of date")
     catalogue.set_defaults(func=_catalogue)
+    staff_commands.add_parsers(sub)  # db upgrade, user add|disable|enable|reset-password|list
     return parser
 
 

@@ -110,7 +110,7 @@ class AccountService:
 
     def add_user(self, username: str, display_name: str, role: str, password: str, actor_id: int | None = None) -> StaffAccount:
         """Create an account; refuses a taken username, an unknown role or a weak password."""
-        username = _clean_username(username)
+        username = clean_username(username)
         display_name = (display_name or "").strip()
         if not 1 <= len(display_name) <= 64:
             raise AccountError("invalid_name", "이름은 1~64자로 입력해 주세요.", "the display name must be 1-64 characters")
@@ -265,7 +265,8 @@ class AccountService:
         return user
 
 
-def _clean_username(username: str) -> str:
+def clean_username(username: str) -> str:
+    """A username as stored (trimmed, lower case), or ``AccountError`` when it cannot be one."""
     name = (username or "").strip().lower()
     if not _USERNAME.match(name):
         raise AccountError(
