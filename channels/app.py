@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from channels import api, console, kakao, web, widget
+from channels import api, assist, console, kakao, web, widget
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
 from channels.auth import init_auth
 from channels.conversation import STREAM_ABANDONED, Conversation
@@ -60,5 +60,6 @@ def create_app(
     app.register_blueprint(widget.bp)
     app.register_blueprint(kakao.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(assist.bp)  # case card and suggested replies for agents
     init_auth(app, database, settings.console, settings.data_dir)  # staff sign-in; after the citizen blueprints it exempts from CSRF
     return app

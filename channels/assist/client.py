@@ -1,0 +1,76 @@
+"""Ask the action server for suggested replies and Rasa for a conversation's slots, over HTTP with short timeouts."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+
+class AssistUnavailableError(RuntimeError):
+    """The action server or Rasa did not answer (in time, or with what was expected)."""
+
+
+class AssistSources(Protocol):
+    """Where the console's agent assist gets what the transcript does not hold."""
+
+    def suggestions(self, text: str, limit: int) -> list[dict[str, Any]]:
+        """Replies from the knowledge base for a (masked) question, best first."""
+        ...
+
+    def tracker(self, sender_id: str) -> dict[str, Any]:
+        """Rasa's tracker of one conversation (``slots``, ``events``)."""
+        ...
+
+
+class AssistClient:
+    """The action server's ``POST /assist/suggestions`` and Rasa's ``GET /conversations/<id>/tracker`` (``--enable-api``)."""
+
+    def __init__(
+        self, actions_url: str, rasa_url: str, timeout_s: float = 3.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        """Create the pooled HTTP clients (no request is made here); an agent waits at most ``timeout_s`` per service.
+
+        ``transport`` replaces the network (tests).
+        """
+        timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
+        self._actions = httpx.Client(base_url=actions_url, timeout=timeout, transport=transport)
+        self._rasa = httpx.Client(base_url=rasa_url, timeout=timeout, transport=transport)
+
+    def suggestions(self, text: str, limit: int) -> list[dict[str, Any]]:
+        """Suggested replies with their sources.
+
+        Raises:
+            AssistUnavailableError: the action server is down, slow, or answered something else.
+        """
+        body = self._json(self._actions, "POST", "/assist/suggestions", {"text": text, "limit": limit})
+        found = body.get("suggestions")
+        if not isinstance(found, list):
+            raise AssistUnavailableError("the action server answered without a suggestions list")
+        return [s for s in found if isinstance(s, dict) and isinstance(s.get("text"), str)]
+
+    def tracker(self, sender_id: str) -> dict[str, Any]:
+        """The conversation's tracker (Rasa makes an empty one for a conversation it never saw).
+
+        Raises:
+            AssistUnavailableError: Rasa is down, slow, or was started without ``--enable-api``.
+        """
+        return self._json(self._rasa, "GET", f"/conversations/{quote(sender_id, safe='')}/tracker", None)
+
+    @staticmethod
+    def _json(http: httpx.Client, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        try:
+            response = http.request(method, path, json=body)
+            response.raise_for_status()
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise AssistUnavailableError(f"{method} {path.split('/')[1]} failed: {exc}") from exc
+        if not isinstance(data, dict):
+            raise AssistUnavailableError(f"{method} {path.split('/')[1]} answered {type(data).__name__}, expected an object")
+        return data
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._actions.close()
+        self._rasa.close()
