@@ -16,6 +16,12 @@ WRONG = "아이디 또는 비밀번호가 맞지 않아요."
 LOCKED = "비밀번호를 여러 번 틀려 계정이 잠겼어요. {minutes}분 뒤에 다시 시도하거나 관리자에게 문의해 주세요."
 DISABLED = "사용이 중지된 계정이에요. 관리자에게 문의해 주세요."
 SIGNED_OUT = "로그아웃했어요."
+# Browsers drop a Secure cookie that arrives over plain http (except on localhost): sign-in would silently bounce.
+INSECURE = (
+    "이 주소는 HTTPS가 아니어서 로그인 상태가 유지되지 않아요. https:// 주소로 접속해 주세요. "
+    "시험용 내부망이라면 관리자가 BOKJI_CONSOLE__COOKIE_SECURE=false 로 설정할 수 있어요."
+)
+LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 
 
 @bp.get("/console/login")
@@ -24,7 +30,12 @@ def login() -> Any:
     who = signed_in()
     if who is not None:
         return redirect(safe_next(request.args.get("next")) or landing(who.role))
-    return render_template("auth/login.html", next=safe_next(request.args.get("next")) or "", username="")
+    return render_template(
+        "auth/login.html",
+        next=safe_next(request.args.get("next")) or "",
+        username="",
+        warning=INSECURE if _cookie_lost() else None,
+    )
 
 
 @bp.post("/console/login")
@@ -74,6 +85,16 @@ def landing(role: str) -> str:
     """Where a role starts: editors the knowledge admin, agents and admins the console (while it exists)."""
     wanted = "/admin" if role == "editor" else "/console"
     return wanted if _has_page(wanted) else url_for("auth.account")
+
+
+def _cookie_lost() -> bool:
+    """A Secure cookie over plain http to a host that is not this machine (a TLS proxy in front says so in a header)."""
+    if not current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
+        return False
+    if request.headers.get("X-Forwarded-Proto", "").lower() == "https":
+        return False
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    return host not in LOOPBACK and not host.startswith("127.") and not host.endswith(".localhost")
 
 
 def _has_page(path: str) -> bool:

@@ -289,3 +289,12 @@ def test_sign_ins_and_failures_are_audited(staff_app: Flask) -> None:
     client.post("/console/logout", data={"csrf_token": token})
     actions = [e["action"] for e in reversed(staff_app.extensions["bokji.handoffs"].audit())]
     assert actions[-7:] == ["sign_in_failed"] * 3 + ["locked", "password_reset", "signed_in", "signed_out"]
+
+
+def test_login_page_warns_when_the_secure_cookie_cannot_arrive(staff_app: Flask) -> None:
+    client = staff_app.test_client()
+    assert "HTTPS가 아니어서" in client.get("/console/login", base_url="http://192.0.2.2:8000").get_data(as_text=True)
+    for base in ("http://127.0.0.1:8000", "http://localhost:8000", "https://bokji.city.example"):
+        assert "HTTPS가 아니어서" not in client.get("/console/login", base_url=base).get_data(as_text=True)
+    proxied = client.get("/console/login", base_url="http://bokji.city.example", headers={"X-Forwarded-Proto": "https"})
+    assert "HTTPS가 아니어서" not in proxied.get_data(as_text=True)
