@@ -20,6 +20,12 @@
   const RECORDED_POLL_MS = 3000;
   const RECORDED_TRIES = 20;
   const HUMAN_PAYLOAD = "/request_human";
+  const CANCEL_PAYLOAD = "/cancel_handoff";
+  // While a person is asked for or answering: their typing shows this long after the last keystroke
+  // news, and the citizen's own typing is reported at most this often.
+  const AGENT_TYPING_MS = 6000;
+  const TYPING_PING_MS = 3000;
+  const EVENTS_RETRY_MS = 5000;
   // On a shared computer (library, 주민센터 kiosk) the next person must not see this conversation.
   const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
   const TEXT = {
@@ -30,6 +36,11 @@
     contrast: "고대비",
     human: "상담원 연결",
     humanRequested: "상담원 연결 요청됨",
+    humanWithAgent: "상담원과 상담 중",
+    humanAlreadyWaiting: "상담원 연결을 이미 요청했어요. 상담원이 들어오면 이 창에서 바로 알려 드릴게요.",
+    humanAlreadyHere: "지금 상담원과 대화하고 있어요. 아래 입력창에 메시지를 적어 주세요.",
+    agent: "상담원",
+    agentTyping: "상담원이 입력하고 있어요…",
     reset: "새 대화",
     resetLabel: "새 대화 시작 (지금 대화는 이 화면에서 지워져요)",
     resetDone: "새 대화를 시작했어요. 이전 대화는 이 화면에서 지웠어요.",
@@ -151,6 +162,11 @@
     el("span", { class: "bw-dots" }, [el("span"), el("span"), el("span")]),
     el("span", { text: TEXT.typing })
   ]);
+  // Not a live region: a screen reader hears the agent's message itself, not every pause in their typing.
+  const agentTyping = el("div", { class: "bw-agent-typing", hidden: true }, [
+    el("span", { class: "bw-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
+    el("span", { text: TEXT.agentTyping })
+  ]);
   const input = el("textarea", {
     id: "bw-input", class: "bw-input", rows: "1", maxlength: "1000", placeholder: TEXT.placeholder, autocomplete: "off"
   });
@@ -174,6 +190,7 @@
     ]),
     logRegion,
     typing,
+    agentTyping,
     el("div", { class: "bw-actions" }, [resetButton, humanButton]),
     form,
     el("p", { class: "bw-privacy", text: TEXT.privacy }),
@@ -241,11 +258,14 @@
   function quickReplies(buttons) {
     if (!buttons || !buttons.length) return null;
     return el("div", { class: "bw-quick", role: "group", "aria-label": TEXT.quickGroup }, buttons.map((b) =>
-      el("button", { type: "button", class: "bw-chip", text: b.title, onclick: () => send(b.payload || b.title, b.title) })));
+      el("button", {
+        type: "button", class: "bw-chip", text: b.title, "data-cancel": b.payload === CANCEL_PAYLOAD,
+        onclick: () => send(b.payload || b.title, b.title)
+      })));
   }
 
   function ratingBlock(message) {
-    if (!message.id) return null;
+    if (!message.id || message.handoff_state) return null;  // a notice of what happens next is not an answer to rate
     const up = el("button", { type: "button", class: "bw-rate-btn", "aria-pressed": "false", "data-rating": "up" }, [
       icon("up"), el("span", { text: TEXT.rateUp })]);
     const down = el("button", { type: "button", class: "bw-rate-btn", "aria-pressed": "false", "data-rating": "down" }, [
@@ -302,6 +322,35 @@
 
   function addBot(message, progressive) {
     return renderBot(message, progressive, (item) => log.appendChild(item));
+  }
+
+  // A staff member's reply: labelled 상담원 in words (not by colour alone), no rating buttons.
+  function addAgent(message) {
+    const item = el("li", { class: "bw-msg bw-agent" }, [
+      el("p", { class: "bw-who" }, [document.createTextNode(message.agent || TEXT.agent), el("span", { class: "bw-sr", text: ": " })]),
+      el("p", { class: "bw-text", text: message.text })
+    ]);
+    log.appendChild(item);
+    scrollToEnd();
+    return item;
+  }
+
+  // Every message with an id is drawn once, whether it came in a reply, from the history or live.
+  const drawn = new Set();
+  let newestId = 0;
+
+  function remember(id) {
+    if (typeof id !== "number") return;
+    drawn.add(id);
+    newestId = Math.max(newestId, id);
+  }
+
+  function showMessage(message, progressive, follow) {
+    if (typeof message.id === "number" && drawn.has(message.id)) return;
+    remember(message.id);
+    if (message.role === "agent") { hideAgentTyping(); addAgent(message); }
+    else addBot(message, progressive);
+    if (follow) followHandoff(message);
   }
 
   // A generated answer the server is still writing: checked sentences appear as they come, and the
@@ -372,6 +421,91 @@
     humanButton.textContent = TEXT.humanRequested;
   }
 
+  // ---- a person in the chat ------------------------------------------------------------------------
+  // "bot", "waiting" or "with_agent". Only while waiting or with an agent does the widget listen for
+  // live updates (server-sent events): the agent's replies, the notices, the state and typing.
+  let chatState = "bot";
+  let events = null;
+  let eventsRetry = null;
+  let agentTypingTimer = null;
+  let lastTypingPing = 0;
+
+  function setChatState(next) {
+    chatState = next === "waiting" || next === "with_agent" ? next : "bot";
+    // "대기 취소" only means something while waiting.
+    if (chatState !== "waiting") log.querySelectorAll(".bw-chip[data-cancel]").forEach((chip) => chip.remove());
+    if (chatState === "bot") {
+      closeEvents();
+      hideAgentTyping();
+      humanButton.textContent = TEXT.human;
+    } else {
+      openEvents();
+      humanButton.textContent = chatState === "with_agent" ? TEXT.humanWithAgent : TEXT.humanRequested;
+      if (chatState === "waiting") hideAgentTyping();
+    }
+  }
+
+  // A notice says where the chat stands; the bot's "connecting you" message means a queue notice follows.
+  function followHandoff(message) {
+    if (message.handoff_state) setChatState(message.handoff_state);
+    else if (message.handoff && chatState === "bot") setChatState("waiting");
+  }
+
+  function parseData(event) {
+    try { return JSON.parse(event.data); } catch (e) { return null; }
+  }
+
+  function openEvents() {
+    if (events || typeof window.EventSource !== "function") return;
+    window.clearTimeout(eventsRetry);
+    const url = new URL("api/v1/widget/events", base);
+    url.searchParams.set("session_id", session);
+    url.searchParams.set("after_turn", String(newestId));
+    const source = new window.EventSource(url.href);
+    events = source;
+    source.addEventListener("message", (event) => {
+      const message = parseData(event);
+      if (message && events === source) showMessage(message, false, true);
+    });
+    source.addEventListener("state", (event) => {
+      const state = parseData(event);
+      if (!state || events !== source) return;
+      if (state.state !== chatState) setChatState(state.state);
+      if (state.agent_typing && chatState === "with_agent") showAgentTyping();
+      else hideAgentTyping();
+    });
+    // The browser reconnects by itself after a stream ends; a refused stream is tried again a little later.
+    source.addEventListener("error", () => {
+      if (source.readyState !== window.EventSource.CLOSED || events !== source) return;
+      events = null;
+      eventsRetry = window.setTimeout(() => { if (chatState !== "bot") openEvents(); }, EVENTS_RETRY_MS);
+    });
+  }
+
+  function closeEvents() {
+    window.clearTimeout(eventsRetry);
+    if (events) events.close();
+    events = null;
+  }
+
+  function showAgentTyping() {
+    agentTyping.hidden = false;
+    window.clearTimeout(agentTypingTimer);
+    agentTypingTimer = window.setTimeout(hideAgentTyping, AGENT_TYPING_MS);
+    scrollToEnd();
+  }
+
+  function hideAgentTyping() {
+    window.clearTimeout(agentTypingTimer);
+    agentTyping.hidden = true;
+  }
+
+  function pingTyping() {
+    if (chatState !== "with_agent" || !input.value.trim() || Date.now() - lastTypingPing < TYPING_PING_MS) return;
+    lastTypingPing = Date.now();
+    request("POST", "api/v1/widget/typing", { session_id: session }).catch(() => null);
+  }
+
   // ---- server --------------------------------------------------------------------------------------
   function request(method, path, body) {
     const controller = new AbortController();
@@ -404,8 +538,9 @@
 
   function showReply(res, body, retry) {
     setBusy(false);
-    if (body && Array.isArray(body.messages) && body.messages.length) {
-      body.messages.forEach((m) => addBot(m, true));
+    // No messages is an answer too: while a person has the chat the bot stays silent.
+    if (body && Array.isArray(body.messages) && (body.messages.length || res.ok)) {
+      body.messages.forEach((m) => showMessage(m, true, true));
     } else if (body && body.error && res.status >= 400 && res.status < 500 && res.status !== 429) {
       addNotice(body.error.message || TEXT.failed);
     } else {
@@ -424,14 +559,14 @@
         replied = true;
         typing.hidden = true;
         (event.messages || []).forEach((m) => {
-          if (m.streaming) bubbles[m.id] = addStreaming();
-          else addBot(m, true);
+          if (m.streaming) { remember(m.id); bubbles[m.id] = addStreaming(); }
+          else showMessage(m, true, true);
         });
       } else if (bubbles[event.id] && !bubbles[event.id].done) {
         const bubble = bubbles[event.id];
         if (event.type === "delta") bubble.delta(event.text || "");
         else if (event.type === "reset") bubble.reset();
-        else if (event.type === "final" && event.message) bubble.finish(event.message);
+        else if (event.type === "final" && event.message) { bubble.finish(event.message); followHandoff(event.message); }
       }
     };
     // Ended early: an answer still open is fetched from the history once the server has recorded it.
@@ -504,10 +639,11 @@
       .then(({ res, body }) => {
         if (!res.ok || !body || !Array.isArray(body.messages)) throw new Error("history");
         body.messages.forEach((m) => {
-          if (m.role === "citizen") addCitizen(m.text);
-          else if (m.streaming) awaitRecorded(m.id, addStreaming(), null, RECORDED_TRIES);
-          else addBot(m, false);
+          if (m.role === "citizen") { remember(m.id); addCitizen(m.text); }
+          else if (m.streaming) { remember(m.id); awaitRecorded(m.id, addStreaming(), null, RECORDED_TRIES); }
+          else showMessage(m, false, false);
         });
+        setChatState(body.handoff_state);  // a person may be answering: listen again
         scrollToEnd();
       })
       .catch(() => addNotice(TEXT.historyFailed));
@@ -537,13 +673,19 @@
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !event.isComposing) { event.preventDefault(); close(); }
   });
-  humanButton.addEventListener("click", () => send(HUMAN_PAYLOAD, TEXT.human));
+  humanButton.addEventListener("click", () => {
+    if (chatState === "waiting") announce(TEXT.humanAlreadyWaiting);
+    else if (chatState === "with_agent") announce(TEXT.humanAlreadyHere);
+    else send(HUMAN_PAYLOAD, TEXT.human);
+  });
   resetButton.addEventListener("click", () => {
     if (busy) { announce(TEXT.busy); return; }
     session = newSessionId();
     store.set("session", session);
     log.textContent = "";
-    humanButton.textContent = TEXT.human;
+    drawn.clear();
+    newestId = 0;
+    setChatState("bot");
     historyLoaded = false;
     loadHistory();
     input.focus();
@@ -569,6 +711,7 @@
     input.style.height = Math.min(input.scrollHeight, 160) + "px";
   }
   input.addEventListener("input", autosize);
+  input.addEventListener("input", pingTyping);
 
   function mount() {
     document.body.appendChild(host);

@@ -24,11 +24,14 @@ import pytest
 from waitress.server import create_server
 
 from channels.app import create_app
+from channels.handoff import CANCELLED, JOINED, RETURNED, HandoffService
 from channels.settings import AppSettings, WidgetSettings
 from tests.axe import describe, serious_violations
+from tests.handoff_support import staff
 from tests.integration.conftest import RunningStack, reply_to
 
 if TYPE_CHECKING:
+    from flask import Flask
     from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.integration
@@ -122,6 +125,7 @@ class Site:
     url: str
     data_dir: Path
     engine: StandInRasa
+    app: Flask | None = None
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +148,7 @@ def serve(tmp_path: Path, **settings: Any) -> tuple[Site, Any]:
     app = create_app(AppSettings(data_dir=tmp_path, **settings), engine=engine, streams=StandInStreams())
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
-    return Site(f"http://127.0.0.1:{server.effective_port}", tmp_path, engine), server
+    return Site(f"http://127.0.0.1:{server.effective_port}", tmp_path, engine, app), server
 
 
 @pytest.fixture
@@ -544,6 +548,99 @@ def test_a_city_origin_that_is_not_allowed_gets_a_korean_notice(page: Page, site
         page.keyboard.press("Enter")
         expect(page.locator(".bw-notice").last).to_contain_text("서버에 연결할 수 없어요")
     assert site.engine.sent == []
+
+
+# ---- a person takes over (the test acts as the agent through the handoff service) ----------------------
+def ask_for_a_person(page: Page, site: Site) -> HandoffService:
+    """Open the widget and press 상담원 연결: an honest queue notice with 129 and a way back to the bot."""
+    from playwright.sync_api import expect
+
+    open_widget(page, site.url)
+    page.get_by_role("button", name="상담원 연결").click()
+    notice = bots(page).nth(2)
+    expect(notice).to_contain_text("129")  # nobody has the console open: when to expect a reply, and 129 meanwhile
+    expect(notice.get_by_role("button", name="대기 취소하고 챗봇과 계속하기")).to_be_visible()
+    expect(page.get_by_role("button", name="상담원 연결 요청됨")).to_be_visible()
+    assert site.app is not None
+    return site.app.extensions["bokji.handoffs"]
+
+
+def test_a_person_joins_types_and_replies_live_and_after_a_reload(page: Page, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    handoffs = ask_for_a_person(page, site)
+    [waiting] = handoffs.queue()
+    sender = waiting.sender_id
+    kim = staff(handoffs, "kim", name="김상담")
+
+    handoffs.claim(waiting.id, kim)
+    expect(bots(page).last).to_contain_text(JOINED, timeout=2000)
+    expect(page.get_by_role("button", name="상담원과 상담 중")).to_be_visible()
+    expect(page.get_by_role("button", name="대기 취소하고 챗봇과 계속하기")).to_have_count(0)  # no longer waiting
+    expect(bots(page).last.get_by_role("button", name="도움이 됐어요")).to_have_count(0)  # a notice, not an answer
+
+    indicator = page.locator(".bw-agent-typing")
+    handoffs.agent_typing(waiting.id, kim)
+    expect(indicator).to_have_text("상담원이 입력하고 있어요…", timeout=2000)
+    expect(indicator).to_be_hidden(timeout=9000)  # no new keystroke news: it goes away by itself
+
+    handoffs.agent_typing(waiting.id, kim)
+    expect(indicator).to_be_visible(timeout=2000)
+    reply = "안녕하세요, 상담원이에요. 어떤 점이 궁금하세요?"
+    handoffs.reply(waiting.id, kim, reply)
+    agent = page.locator(".bw-agent")
+    expect(agent).to_have_count(1, timeout=2000)
+    expect(agent.locator(".bw-who")).to_have_text("상담원: ")  # the word is visible; the colon is for screen readers
+    expect(agent.locator(".bw-text")).to_have_text(reply)
+    expect(indicator).to_be_hidden()  # the message came: the indicator goes at once
+    expect(page.locator(".bw-panel")).not_to_contain_text("김상담")
+
+    # The citizen answers: the agent sees them typing, the bot stays silent and no error shows.
+    page.get_by_label("질문 입력").fill("기초연금 신청 서류가 궁금해요")
+    deadline = time.monotonic() + 3
+    while not getattr(handoffs.active(sender), "citizen_typing", False) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert getattr(handoffs.active(sender), "citizen_typing", False), "the console is told the citizen is typing"
+    page.keyboard.press("Enter")
+    expect(page.locator(".bw-citizen").last).to_contain_text("기초연금 신청 서류가 궁금해요")
+    expect(page.locator(".bw-typing")).to_be_hidden()
+    expect(page.locator(".bw-notice")).to_have_count(0)
+    assert [text for _, text in site.engine.sent] == ["/request_human"], "no bot answer while a person has the chat"
+
+    found = serious_violations(page)
+    assert found == [], "with an agent's message on screen:\n" + describe(found)
+    page.screenshot(path=str(ARTIFACTS / "widget-agent-reply.png"))
+
+    page.reload()
+    expect(page.locator(".bw-agent .bw-text")).to_have_text(reply)
+    expect(bots(page).filter(has_text=JOINED)).to_have_count(1)
+    expect(page.get_by_role("button", name="상담원과 상담 중")).to_be_visible()
+    handoffs.reply(waiting.id, kim, "신분증과 통장 사본을 준비해 주세요.")
+    expect(page.locator(".bw-agent")).to_have_count(2, timeout=2000)  # listening again after the reload
+
+    handoffs.return_to_bot(waiting.id, kim)
+    expect(bots(page).last).to_contain_text(RETURNED, timeout=2000)
+    expect(page.get_by_role("button", name="상담원 연결", exact=True)).to_be_visible()
+    page.get_by_label("질문 입력").fill(QUESTION)
+    page.keyboard.press("Enter")
+    expect(bots(page).last).to_contain_text("349,700원")
+
+
+def test_the_citizen_cancels_waiting_and_the_bot_answers_again(page: Page, site: Site) -> None:
+    from playwright.sync_api import expect
+
+    handoffs = ask_for_a_person(page, site)
+    page.get_by_label("질문 입력").fill("언제쯤 연결되나요?")
+    page.keyboard.press("Enter")
+    expect(bots(page).last).to_contain_text("기다리고 있어요")
+    bots(page).last.get_by_role("button", name="대기 취소하고 챗봇과 계속하기").click()
+    expect(bots(page).last).to_contain_text(CANCELLED)
+    expect(page.get_by_role("button", name="상담원 연결", exact=True)).to_be_visible()
+    assert handoffs.queue() == []
+    page.get_by_label("질문 입력").fill(QUESTION)
+    page.keyboard.press("Enter")
+    expect(bots(page).last).to_contain_text("349,700원")
+    assert [text for _, text in site.engine.sent] == ["/request_human", QUESTION]
 
 
 # ---- the real stack -------------------------------------------------------------------------------------
