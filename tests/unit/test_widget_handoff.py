@@ -21,8 +21,8 @@ from tests.handoff_support import staff
 from tests.unit.fakes import ScriptedRasa
 
 CITY = "https://www.yesi.go.kr"
-HANDOFF = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
-ANSWER = [{"text": "2026년 기초연금은 월 349,700원이에요."}, {"custom": {"mode": "faq"}}]
+HANDOFF: list[dict[str, Any]] = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
+ANSWER: list[dict[str, Any]] = [{"text": "2026년 기초연금은 월 349,700원이에요."}, {"custom": {"mode": "faq"}}]
 Event = dict[str, Any]
 
 
