@@ -117,7 +117,12 @@ class AppSettings(ProcessSettings):
 
     web_host: str = Field("127.0.0.1", description="Interface the web app listens on")
     web_port: int = Field(8000, ge=1, le=65535, description="Port of the web app")
-    web_threads: int = Field(8, ge=1, le=64, description="Waitress worker threads")
+    web_threads: int = Field(
+        32,
+        ge=1,
+        le=256,
+        description="Waitress worker threads: each open live-update stream (a widget in a handoff, a console) holds one",
+    )
     rasa_url: str = Field("http://127.0.0.1:5005", description="Rasa server (REST webhook)")
     actions_url: str = Field("http://127.0.0.1:5055", description="Action server: health checks and streamed answers")
     rasa_timeout_s: float = Field(20.0, gt=0, description="How long to wait for Rasa's reply")
