@@ -123,6 +123,8 @@ class KakaoDelivery:
         self._outbox = KakaoOutbox(self._handoffs.database) if self._handoffs is not None else None
         self._events = event_api or (EventApi(settings) if settings.event_api else None)
         self._holds: dict[str, _Hold] = {}
+        # Pushes of one user's staff turns run one at a time, so a second never finds the first's turns claimed.
+        self._push_locks = [threading.Lock() for _ in range(16)]
         self._answers = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kakao-answer")
         self._posts = ThreadPoolExecutor(max_workers=max(2, settings.workers // 2), thread_name_prefix="kakao-callback")
         self._lock = threading.Lock()
@@ -374,7 +376,8 @@ class KakaoDelivery:
 
     def _push_logged(self, sender: str) -> None:
         try:
-            self._push(sender)
+            with self._push_locks[hash(sender) % len(self._push_locks)]:
+                self._push(sender)
         except Exception:  # a pool swallows exceptions silently; the staff turn stays in the outbox
             logger.exception("kakao: pushing a staff message to %s failed", sender)
 

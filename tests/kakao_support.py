@@ -168,18 +168,29 @@ class SlowRasa:
 
 
 class Receiver:
-    """A local HTTP server standing in for Kakao's callbackUrl; keeps every POSTed body."""
+    """A local HTTP server standing in for Kakao's callbackUrl (or Event API); keeps every POSTed body.
+
+    ``requests`` also keeps each request's path and headers; ``status`` is what it answers with.
+    """
 
     def __init__(self) -> None:
         self.bodies: queue.Queue[tuple[float, Any]] = queue.Queue()
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
         received = self.bodies
+        owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length", 0))
-                received.put((time.monotonic(), json.loads(self.rfile.read(length))))
-                payload = b'{"taskId": "t", "status": "SUCCESS", "message": "", "timestamp": 0}'
-                self.send_response(200)
+                body = json.loads(self.rfile.read(length))
+                owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                received.put((time.monotonic(), body))
+                if owner.status == 200:
+                    payload = b'{"taskId": "t", "status": "SUCCESS", "message": "", "timestamp": 0}'
+                else:
+                    payload = b'{"taskId": "", "status": "FAIL", "message": "wallet", "timestamp": 0}'
+                self.send_response(owner.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
