@@ -12,11 +12,27 @@ function sourceItem(source) {
 
 function verdictBlock(verdict) {
   if (!verdict || typeof verdict !== "object") return null;
-  const summary = verdict.summary || verdict.text || verdict.label || verdict.result || "";
-  const rows = Object.entries(verdict)
-    .filter(([key, value]) => !["summary", "text", "label", "result", "sources"].includes(key) && ["string", "number", "boolean"].includes(typeof value))
-    .map(([key, value]) => el("li", {}, `${key}: ${value}`));
-  return el("div", {}, el("h3", { text: "모의 자격 판정" }), summary ? el("p", { text: String(summary) }) : null, rows.length ? el("ul", {}, rows) : null);
+  const list = (items) => (Array.isArray(items) && items.length ? el("ul", {}, items.map((r) => el("li", { text: String(r) }))) : null);
+  return el(
+    "div", {},
+    el("h3", { text: "모의 자격 판정" }),
+    el("p", {}, el("strong", { text: verdict.verdict_label || verdict.verdict || "" }), verdict.summary ? ` ${verdict.summary}` : ""),
+    list(verdict.reasons),
+    list(verdict.notes),
+    verdict.caveat ? el("p", { class: "hint", text: verdict.caveat }) : null,
+    Array.isArray(verdict.sources) && verdict.sources.length ? el("ul", { "aria-label": "판정 출처" }, verdict.sources.map(sourceItem)) : null,
+  );
+}
+
+function failedItem(answer) {
+  if (typeof answer === "string") return el("li", { text: answer });
+  return el(
+    "li", {},
+    answer.question ? el("span", { text: `질문: ${answer.question}` }) : null,
+    el("br"),
+    `챗봇(${answer.mode_label || "답변"}): ${answer.text || ""}`,
+    Array.isArray(answer.failed_because) && answer.failed_because.length ? el("span", { class: "src", text: ` — ${answer.failed_because.join(", ")}` }) : null,
+  );
 }
 
 export class Assist {
@@ -50,11 +66,14 @@ export class Assist {
     const failed = Array.isArray(card.failed_answers) ? card.failed_answers : [];
     const suggestions = (data && Array.isArray(data.suggestions)) ? data.suggestions : [];
     const verdict = verdictBlock(card.verdict);
+    const notice = data && data.notice ? el("p", { class: "hint", role: "note", text: data.notice }) : null;
     if (!facts.length && !failed.length && !suggestions.length && !verdict) {
-      this.body.replaceChildren(el("p", { text: EMPTY }));
+      this.body.replaceChildren(el("p", { text: EMPTY }), notice || "");
       return;
     }
     const parts = [];
+    if (notice) parts.push(notice);
+    if (data.question) parts.push(el("p", {}, el("strong", { text: "시민의 마지막 질문: " }), data.question));
     parts.push(el("h3", { text: "상담 요약 카드" }));
     if (facts.length) {
       parts.push(el("dl", { class: "card-facts" }, facts.flatMap((f) => [
@@ -67,7 +86,7 @@ export class Assist {
     if (verdict) parts.push(verdict);
     if (failed.length) {
       parts.push(el("h3", { text: "챗봇이 답하지 못한 질문" }));
-      parts.push(el("ul", {}, failed.map((f) => el("li", { text: typeof f === "string" ? f : (f.question || f.text || JSON.stringify(f)) }))));
+      parts.push(el("ul", {}, failed.map(failedItem)));
     }
     parts.push(el("h3", { text: "추천 답변" }));
     if (suggestions.length) {

@@ -70,6 +70,7 @@ export class Chat {
     )));
     this.$("chat-empty").hidden = true;
     this.$("chat-body").hidden = false;
+    this.$("notes-panel").hidden = false;
     this.apply(data, false);
     this.$("chat-title").focus();
     return true;
@@ -79,6 +80,7 @@ export class Chat {
     this.id = null;
     this.handoff = null;
     this.$("chat-body").hidden = true;
+    this.$("notes-panel").hidden = true;
     this.$("chat-empty").hidden = false;
     this.$("chat-title").textContent = "대화";
   }
@@ -89,7 +91,8 @@ export class Chat {
     const before = this.handoff;
     this.handoff = update.handoff;
     const list = this.$("transcript");
-    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    const scroller = this.$("transcript-log");
+    const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
     for (const turn of update.turns || []) {
       const item = turnItem(turn);
       const existing = list.querySelector(`[data-turn="${turn.id}"]`);
@@ -101,7 +104,7 @@ export class Chat {
       }
       this.turns.set(turn.id, turn);
     }
-    if (!live || nearBottom) list.scrollTop = list.scrollHeight;
+    if (!live || nearBottom) scroller.scrollTop = scroller.scrollHeight;
     if (update.notes) this.renderNotes(update.notes);
     if (this.handoff.citizen_typing) this.showTyping(true);
     this.renderHead();
