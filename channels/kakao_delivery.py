@@ -2,14 +2,8 @@
 
 Answers are computed on a bounded thread pool. A skill request waits for its answer only until its budget
 runs out; then the answer goes to the request's callbackUrl (once, within its minute) or, without one,
-waits in the user's inbox and is shown on their next message.
-
-Staff turns (an agent's reply, "a person joined", "back to the bot", "closed") cannot be pushed to Kakao.
-They wait in the durable outbox (channels/kakao_outbox.py) and go out first in the response to the user's
-next request, "상담원:" before an agent's words. While a person has the chat the bot is silent, so a message
-that arrives with a callbackUrl is held open (useCallback) for the rest of its window: an agent reply in that
-time goes out at once, else the user is told it will come with their next message. With the Event API on,
-a reply without an open callback is pushed through it (paid); if that fails it waits for the next message.
+waits in the user's inbox and is shown on their next message. Staff turns (an agent's reply, handoff
+notices) ride along first in every response, or go out sooner when a way is open (channels/kakao_staff.py).
 """
 
 from __future__ import annotations
@@ -27,22 +21,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from channels.conversation import BotMessage, ChatReply, Conversation
+from channels.conversation import ChatReply, Conversation
 from channels.kakao_events import EventApi
-from channels.kakao_outbox import KakaoOutbox, StaffTurn
+from channels.kakao_staff import FORWARDING, StaffDelivery
 from channels.settings import KakaoSettings
 from channels.skill_response import callback_ack, fetch_quick_reply, render, text_response
 
 logger = logging.getLogger(__name__)
 
 HOLDING = "질문을 잘 받았어요. 답변을 준비하는 데 시간이 조금 걸리고 있어요. 잠시 후 아래 '답변 보기'를 눌러 주세요."
-MORE_WAITING = "다음 답변도 준비되어 있거나 준비하고 있어요. 이어서 보시려면 '답변 보기'를 눌러 주세요."
-NOTHING_WAITING = "지금 기다리고 있는 답변은 없어요. 궁금한 복지 제도를 편하게 물어봐 주세요."
 STILL_PREPARING = "답변이 평소보다 늦어지고 있어요. 잠시 후 '답변 보기'를 눌러 주시면 바로 보여 드릴게요."
 BUSY = "지금 문의가 많아 답변이 늦어지고 있어요. 잠시 후 다시 보내 주세요."
-FORWARDED = "상담원에게 메시지를 전달했어요. 상담원의 답은 다음에 메시지를 보내실 때 전해 드려요."
-FORWARDING = "상담원에게 메시지를 전달했어요. 잠시 상담원의 답을 기다려 볼게요..."
-NO_REPLY_YET = "상담원의 답이 아직 없어요. 답이 오면 다음에 메시지를 보내실 때 전해 드려요."
 
 MAX_WAITING_PER_USER = 3
 _PRUNE_EVERY_S = 30.0
@@ -119,12 +108,6 @@ class KakaoDelivery:
         self._conversation = conversation
         self._settings = settings
         self._poster = poster or HttpCallbackPoster(settings.callback_timeout_s)
-        self._handoffs = conversation.handoffs
-        self._outbox = KakaoOutbox(self._handoffs.database) if self._handoffs is not None else None
-        self._events = event_api or (EventApi(settings) if settings.event_api else None)
-        self._holds: dict[str, _Hold] = {}
-        # Pushes of one user's staff turns run one at a time, so a second never finds the first's turns claimed.
-        self._push_locks = [threading.Lock() for _ in range(16)]
         self._answers = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kakao-answer")
         self._posts = ThreadPoolExecutor(max_workers=max(2, settings.workers // 2), thread_name_prefix="kakao-callback")
         self._lock = threading.Lock()
@@ -133,8 +116,9 @@ class KakaoDelivery:
         # One user's messages reach the conversation in order; 64 stripes bound the number of locks.
         self._user_locks = [threading.Lock() for _ in range(64)]
         self._last_prune = time.monotonic()
-        if self._handoffs is not None:
-            self._handoffs.on_staff_turn(self.deliver_agent_reply)
+        self._staff = StaffDelivery(conversation.handoffs, settings, self._poster.post, self._posts, event_api)
+        if conversation.handoffs is not None:
+            conversation.handoffs.on_staff_turn(self.deliver_agent_reply)
 
     def respond(
         self, user_id: str, text: str | None, callback_url: str | None, received: float, label: str | None = None
@@ -168,12 +152,12 @@ class KakaoDelivery:
         usable_callback = bool(callback_url) and callback_allowed(callback_url or "", self._settings.callback_hosts)
         if delivered:
             silent = all(not r.messages for r in delivered)  # a person has the chat: the bot said nothing
-            if silent and not waiting and usable_callback and callback_url and not self._pending(sender):
-                self._hold(sender, callback_url, received + self._settings.callback_window_s)
+            if silent and not waiting and usable_callback and callback_url and not self._staff.pending(sender):
+                self._staff.hold(sender, callback_url, received + self._settings.callback_window_s)
                 return callback_ack(FORWARDING)
-            return self._render(sender, delivered, more_waiting=waiting > 0)
+            return self._staff.replies(sender, delivered, waiting > 0, "reply")[0]
         if not waiting:
-            return self._compose(sender, [], via="reply")[0]
+            return self._staff.compose(sender, [], via="reply")[0]
         if usable_callback and callback_url:
             with self._lock:
                 claimed = list(inbox.answers)
@@ -183,32 +167,22 @@ class KakaoDelivery:
             return callback_ack()
         if callback_url:
             logger.warning("kakao: ignoring a callbackUrl outside the allowed hosts")
-        return self._compose(sender, [], notice=HOLDING, quick=[fetch_quick_reply()], via="reply")[0]
+        return self._staff.compose(sender, [], notice=HOLDING, quick=[fetch_quick_reply()], via="reply")[0]
 
     def deliver_agent_reply(self, sender_id: str) -> None:
         """Staff wrote to ``sender_id``: send it now through an open callbackUrl or the Event API, if there is a way.
 
         HandoffService calls this after every reply and notice (it is registered as its staff-turn listener);
-        the work runs on the callback pool, so the console's request does not wait for Kakao.
+        the work runs on the callback pool, so the console's request does not wait for Kakao. Whatever cannot
+        go now goes out first in the response to the user's next message.
         """
-        if self._outbox is None or not sender_id.startswith("kakao:"):
-            return
-        try:
-            self._posts.submit(self._push_logged, sender_id)
-        except RuntimeError:
-            logger.warning("kakao: shutting down, staff message for %s waits for the next message", sender_id)
+        self._staff.push(sender_id)
 
     def close(self) -> None:
         """Stop the pools without waiting (answers already computed stay in the transcripts)."""
         self._answers.shutdown(wait=False, cancel_futures=True)
         self._posts.shutdown(wait=False, cancel_futures=True)
-        with self._lock:
-            holds = list(self._holds.values())
-            self._holds.clear()
-        for hold in holds:
-            hold.cancel()
-        if self._events is not None:
-            self._events.close()
+        self._staff.close()
 
     def _answer(self, sender: str, text: str, label: str | None) -> ChatReply:
         with self._user_locks[hash(sender) % len(self._user_locks)]:
@@ -224,79 +198,6 @@ class KakaoDelivery:
 
     def _fits(self, replies: list[ChatReply]) -> bool:
         return render([m for r in replies for m in r.messages], operator=self._settings.operator_button).complete
-
-    def _render(self, sender: str, replies: list[ChatReply], more_waiting: bool, via: str = "reply") -> dict[str, Any]:
-        return self._render_claiming(sender, replies, more_waiting, via)[0]
-
-    def _render_claiming(
-        self, sender: str, replies: list[ChatReply], more_waiting: bool, via: str
-    ) -> tuple[dict[str, Any], list[StaffTurn]]:
-        """Staff turns waiting for this user, then the replies (a silent reply: the message went to the person)."""
-        messages = [m for r in replies for m in r.messages]
-        if any(not r.messages for r in replies):
-            messages.append(BotMessage(FORWARDED, meta={"mode": "handoff"}))
-        notice = MORE_WAITING if more_waiting else None
-        return self._compose(sender, messages, notice=notice, quick=[fetch_quick_reply()] if more_waiting else (), via=via)
-
-    def _pending(self, sender: str) -> list[StaffTurn]:
-        return self._outbox.pending(sender) if self._outbox is not None else []
-
-    def _person(self, sender: str) -> bool:
-        """Whether a person has or is about to take the chat (then 상담직원 연결 is offered, if the channel has it)."""
-        return self._handoffs is not None and self._handoffs.active(sender) is not None
-
-    def _compose(
-        self,
-        sender: str,
-        messages: list[BotMessage],
-        *,
-        notice: str | None = None,
-        quick: Sequence[dict[str, Any]] = (),
-        via: str,
-    ) -> tuple[dict[str, Any], list[StaffTurn]]:
-        """One SkillResponse: undelivered staff turns first (claimed as delivered ``via``), then ``messages``.
-
-        Staff turns are taken oldest first, as many as fit whole beside ``messages``; the rest wait for the
-        next request (the user is told and gets 답변 보기). Returns the body and the staff turns it carries.
-        """
-        person = self._person(sender)
-        staff = self._pending(sender)
-        take, notice_used, card = self._fit(staff, messages, notice, person)
-        more = len(take) < len(staff)
-        if take and not (self._outbox is not None and self._outbox.claim(sender, take, via)):
-            take, notice_used, card, more = [], notice, person, False  # another delivery has just sent them
-        if more and not quick:
-            quick = [fetch_quick_reply()]
-        shown = [t.message for t in take] + messages
-        if not shown and notice_used is None:
-            shown = [BotMessage(NO_REPLY_YET if person else NOTHING_WAITING)]
-        rendered = render(
-            shown, operator=self._settings.operator_button, notice=notice_used, first_quick_replies=quick, person=card
-        )
-        return rendered.body, take
-
-    def _fit(
-        self, staff: list[StaffTurn], messages: list[BotMessage], notice: str | None, person: bool
-    ) -> tuple[list[StaffTurn], str | None, bool]:
-        """The most staff turns that fit whole before ``messages``, with the notice and whether the 상담직원 card stays.
-
-        The card and the "more is waiting" notice give way to staff words; with no messages at least one
-        staff turn always goes out (cut only past three 1,000-character bubbles), so none waits forever.
-        """
-        operator = self._settings.operator_button
-
-        def complete(turns: list[StaffTurn], note: str | None, card: bool) -> bool:
-            shown = [t.message for t in turns] + messages
-            return render(shown, operator=operator, notice=note, person=card).complete
-
-        if not staff or (messages and not complete([], notice, person)):
-            return [], notice, person
-        for count in range(len(staff), 0, -1):
-            more_note = notice or (MORE_WAITING if count < len(staff) else None)
-            for note, card in ((more_note, person), (notice, person), (more_note, False), (notice, False)):
-                if complete(staff[:count], note, card):
-                    return staff[:count], note, card
-        return (staff[:1], notice, False) if not messages else ([], notice, person)
 
     def _collect(self, inbox: _Inbox, deadline: float) -> list[ChatReply]:
         """Take the answers that are ready by ``deadline``, in order, as many as one response can show."""
@@ -349,70 +250,12 @@ class KakaoDelivery:
         count = 1
         while count < len(replies) and self._fits(replies[: count + 1]):
             count += 1
-        body, staff = self._render_claiming(job.sender, replies[:count], count < len(replies), "callback")
+        body, staff = self._staff.replies(job.sender, replies[:count], count < len(replies), "callback")
         if not self._poster.post(job.url, body):
             count = 0
-            if self._outbox is not None:
-                self._outbox.release(staff)
+            self._staff.release(staff)
         if count < len(replies):
             self._requeue(job.sender, job.futures[count:])
-
-    def _hold(self, sender: str, url: str, deadline: float) -> None:
-        """Keep the user's callbackUrl open for a person's reply until ``deadline`` (an older one is answered now)."""
-        hold = _Hold(sender, url, deadline, self._hold_expired)
-        with self._lock:
-            older = self._holds.get(sender)
-            self._holds[sender] = hold
-        if older is not None:
-            older.expire_now()
-        hold.start()
-
-    def _hold_expired(self, hold: _Hold) -> None:
-        """Nobody answered within the window: say the reply comes with the next message (staff turns if any)."""
-        try:
-            self._posts.submit(self._answer_hold, hold, False)
-        except RuntimeError:
-            logger.warning("kakao: shutting down, callback for %s not sent", hold.sender)
-
-    def _push_logged(self, sender: str) -> None:
-        try:
-            with self._push_locks[hash(sender) % len(self._push_locks)]:
-                self._push(sender)
-        except Exception:  # a pool swallows exceptions silently; the staff turn stays in the outbox
-            logger.exception("kakao: pushing a staff message to %s failed", sender)
-
-    def _push(self, sender: str) -> None:
-        """Send waiting staff turns now: through the user's open callbackUrl, else the Event API if it is on."""
-        with self._lock:
-            hold = self._holds.get(sender)
-        if hold is not None and self._answer_hold(hold, True):
-            return
-        if self._events is None or self._outbox is None:
-            return
-        staff = self._outbox.pending(sender)
-        if not staff or not self._outbox.claim(sender, staff, "event_api"):
-            return
-        text = "\n\n".join(t.message.text for t in staff)
-        if not self._events.send(sender.split(":", 1)[1], text):
-            self._outbox.release(staff)  # the user's next message brings it
-            logger.warning("kakao: event api did not take the staff message for %s; it waits for the next message", sender)
-
-    def _answer_hold(self, hold: _Hold, for_staff: bool) -> bool:
-        """POST to a held callbackUrl once; with ``for_staff`` only when there is a staff turn to carry."""
-        with hold.lock:
-            if hold.done or (for_staff and not self._pending(hold.sender)):
-                return False
-            body, staff = self._compose(hold.sender, [], via="callback")  # no staff turn: NO_REPLY_YET
-            if for_staff and not staff:
-                return False
-            hold.done = True
-        hold.cancel()
-        with self._lock:
-            if self._holds.get(hold.sender) is hold:
-                del self._holds[hold.sender]
-        if not self._poster.post(hold.url, body) and self._outbox is not None:
-            self._outbox.release(staff)
-        return True
 
     def _prune(self, now: float) -> None:
         """Forget inboxes nobody came back for (their turns stay in the transcripts)."""
@@ -462,30 +305,3 @@ class _CallbackJob:
             self._fired = True
         self._timer.cancel()
         self._on_fire(self, ready)
-
-
-class _Hold:
-    """A callbackUrl kept open while a person has the chat: answered once, by a staff turn or at ``deadline``."""
-
-    def __init__(self, sender: str, url: str, deadline: float, on_expiry: Callable[[_Hold], None]) -> None:
-        """Keep what to send where; ``deadline`` is a ``time.monotonic()`` instant."""
-        self.sender = sender
-        self.url = url
-        self.lock = threading.Lock()
-        self.done = False
-        self._on_expiry = on_expiry
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), on_expiry, args=(self,))
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        """Arm the deadline."""
-        self._timer.start()
-
-    def expire_now(self) -> None:
-        """Answer it at once (a newer message brought a newer callbackUrl)."""
-        self._timer.cancel()
-        self._on_expiry(self)
-
-    def cancel(self) -> None:
-        """Disarm the deadline."""
-        self._timer.cancel()

@@ -90,7 +90,7 @@ def test_asking_for_a_person_offers_the_operator_and_queues_the_chat(kakao_app: 
     reply = send(kakao_app.test_client(), receiver, skill_request("상담원이랑 직접 얘기하고 싶어요", user_id="live2"))
     assert "상담원" in texts(reply)
     assert {"action": "operator", "label": "상담직원 연결"} in [b for card in cards(reply) for b in card.get("buttons", [])]
-    assert [h["sender_id"] for h in kakao_app.extensions["bokji.transcripts"].open_handoffs()] == ["kakao:live2"]
+    assert [h.sender_id for h in kakao_app.extensions["bokji.handoffs"].queue()] == ["kakao:live2"]
 
 
 def test_crisis_message_gets_its_lines_first_the_operator_and_an_urgent_handoff(kakao_app: Flask, receiver: Receiver) -> None:
@@ -98,8 +98,8 @@ def test_crisis_message_gets_its_lines_first_the_operator_and_an_urgent_handoff(
     first = texts(reply)
     assert first.index("112") < first.index("129")
     assert {"action": "operator", "label": "상담직원 연결"} in [b for card in cards(reply) for b in card.get("buttons", [])]
-    handoffs = kakao_app.extensions["bokji.transcripts"].open_handoffs()
-    assert [(h["sender_id"], h["reason"], h["urgent"]) for h in handoffs] == [("kakao:live3", "crisis", True)]
+    handoffs = kakao_app.extensions["bokji.handoffs"].queue()
+    assert [(h.sender_id, h.reason, h.urgent) for h in handoffs] == [("kakao:live3", "crisis", True)]
 
 
 @pytest.mark.parametrize("body", [b"{", b"[]", b'{"userRequest": {"utterance": "x"}}'])

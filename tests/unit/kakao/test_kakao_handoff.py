@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from pydantic import SecretStr, ValidationError
 
 from channels.handoff import Actor, HandoffService
-from channels.kakao_delivery import FORWARDED, FORWARDING, NO_REPLY_YET
+from channels.kakao_staff import FORWARDED, FORWARDING, NO_REPLY_YET
 from channels.settings import KakaoSettings
 from tests.handoff_support import staff
 from tests.kakao_support import Receiver, SlowRasa, ask, assert_skill_response, labels, make_app, skill_request, texts
