@@ -339,7 +339,7 @@ class Conversation:
             )
             body = (
                 f"{closed}(상담 시간: {hours.describe()}). {when}차례대로 답해 드릴게요. "
-                f"남기신 대화는 대기 목록에 그대로 있어요. {meanwhile}"
+                f"남기신 대화는 대기 목록에 그대로 있어요. {delivery if kakao else ''}{' ' if kakao else ''}{meanwhile}"
             )
         text = f"{lead} {body}".strip()
         buttons = () if view.urgent else (Button("대기 취소하고 챗봇과 계속하기", CANCEL_HANDOFF),)

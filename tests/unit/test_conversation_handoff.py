@@ -128,3 +128,10 @@ def test_same_question_ignores_spacing_and_punctuation_but_not_a_new_topic() -> 
     assert same_question("기초연금 얼마 받아요?", "기초연금얼마받아요")
     assert same_question("기초연금 얼마 받을 수 있어요", "기초연금 얼마 받을수 있나요")
     assert not same_question("기초연금 얼마 받아요?", "주거급여 신청은 어디서 해요?")
+
+
+def test_off_duty_a_kakao_citizen_is_told_how_the_answer_will_reach_them(app: Flask, rasa: ScriptedRasa) -> None:
+    rasa.reply = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
+    reply = app.extensions["bokji.conversation"].handle("kakao:user-1", "/request_human")
+    notice = reply.messages[-1].text
+    assert "상담 시간" in notice and "다음에 메시지를 보내실 때" in notice and "129" in notice
