@@ -97,10 +97,16 @@ export class Chat {
       const item = turnItem(turn);
       const existing = list.querySelector(`[data-turn="${turn.id}"]`);
       if (existing) existing.replaceWith(item);
-      else list.append(item);
+      else {
+        // Keep the transcript in turn order whichever way a turn arrives (the reply response or the live stream).
+        const later = [...list.children].find((node) => Number(node.dataset.turn) > turn.id);
+        if (later) list.insertBefore(item, later);
+        else list.append(item);
+      }
       if (!this.turns.has(turn.id) && live && turn.role === "citizen") {
         announce(`시민의 새 메시지: ${turn.text}`);
         this.showTyping(false);
+        if (this.onCitizenTurn) this.onCitizenTurn();
       }
       this.turns.set(turn.id, turn);
     }

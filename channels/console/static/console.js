@@ -16,6 +16,12 @@ const liveState = document.getElementById("live-state");
 const chat = new Chat(api, root);
 const assist = new Assist(api, (text) => chat.insert(text));
 const queue = new Queue(chatUrl, (id) => openChat(id, true));
+// A new question from the citizen: fresh suggested replies for it (debounced: a burst of messages loads once).
+let assistTimer = null;
+chat.onCitizenTurn = () => {
+  window.clearTimeout(assistTimer);
+  assistTimer = window.setTimeout(() => { if (chat.id) assist.load(chat.id); }, 800);
+};
 
 let source = null;
 let lastEventId = null;
