@@ -32,6 +32,12 @@ ACTION_LABELS = {
     "canned_deleted": "상용구 삭제",
     "signed_in": "로그인",
     "signed_out": "로그아웃",
+    "sign_in_failed": "로그인 실패",
+    "locked": "계정 잠김",
+    "user_added": "계정 추가",
+    "user_disabled": "계정 사용 중지",
+    "user_enabled": "계정 다시 사용",
+    "password_reset": "비밀번호 재설정",
 }
 
 

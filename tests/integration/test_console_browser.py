@@ -22,7 +22,7 @@ from channels.handoff import Actor
 from tests.axe import describe, serious_violations
 from tests.handoff_support import build
 from tests.integration.conftest import RunningStack
-from tests.integration.test_widget_browser import ARTIFACTS, PHONE, ask_until_answered, bots, browser, open_widget  # noqa: F401
+from tests.integration.test_widget_browser import ARTIFACTS, PHONE, ask_until_answered, bots, open_widget
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -160,3 +160,22 @@ def test_a_crisis_jumps_ahead_of_a_waiting_ordinary_request(
 def _session(page: Page) -> str:
     """The widget's session id, as the page keeps it."""
     return str(page.evaluate("() => localStorage.getItem('bokji.widget.session')"))
+
+
+def test_the_admin_screens_and_the_sign_in_page_have_no_serious_accessibility_violations(
+    stack: RunningStack, agent_login: tuple[str, str], two_contexts: tuple[Page, Page]
+) -> None:
+    from playwright.sync_api import expect
+
+    _, admin = two_contexts
+    admin.goto(f"{stack.web}/console/login")
+    assert serious_violations(admin) == [], describe(serious_violations(admin))
+    sign_in(admin, stack.web, ("e2e-admin", PASSWORD))
+    for path, heading in (("/console/canned", "상용구"), ("/console/audit", "감사 기록"), ("/console/account", "내 계정")):
+        admin.goto(stack.web + path)
+        expect(admin.get_by_role("heading", level=1)).to_contain_text(heading)
+        assert serious_violations(admin) == [], f"{path}: {describe(serious_violations(admin))}"
+    admin.goto(f"{stack.web}/console/audit")
+    expect(admin.locator("table")).to_contain_text("맡음")  # the claim of the first test, in Korean
+    expect(admin.locator("table")).not_to_contain_text("user_added")
+    admin.screenshot(path=str(ARTIFACTS / "console-audit.png"))

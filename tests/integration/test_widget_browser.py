@@ -38,8 +38,6 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 QUESTION = "기초연금 얼마 받을 수 있어요?"
@@ -126,20 +124,6 @@ class Site:
     data_dir: Path
     engine: StandInRasa
     app: Flask | None = None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("no /usr/bin/chromium: install it with `apt-get install -y chromium fonts-nanum` (make setup does)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the Python package playwright is missing: `make setup` installs it from requirements/app.lock")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def serve(tmp_path: Path, **settings: Any) -> tuple[Site, Any]:
