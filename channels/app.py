@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from channels import api, assist, console, kakao, web, widget
+from channels import admin, api, assist, console, kakao, web, widget
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
 from channels.auth import init_auth
 from channels.conversation import STREAM_ABANDONED, Conversation
@@ -61,5 +61,6 @@ def create_app(
     app.register_blueprint(kakao.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(assist.bp)  # case card and suggested replies for agents
+    app.register_blueprint(admin.bp)  # the welfare teams' knowledge admin
     init_auth(app, database, settings.console, settings.data_dir)  # staff sign-in; after the citizen blueprints it exempts from CSRF
     return app

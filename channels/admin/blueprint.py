@@ -1,0 +1,54 @@
+"""The ``admin`` blueprint: the welfare teams' knowledge admin at /admin (editors and admins only).
+
+Each part of the admin is a child blueprint in its own module, registered here with one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, request
+
+from channels.auth import roles_required
+from channels.auth.accounts import ROLE_LABELS
+from channels.auth.guard import signed_in
+
+bp = Blueprint(
+    "admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
+    static_url_path="/static",
+)  # fmt: skip
+
+EDITS_KNOWLEDGE = ("editor", "admin")
+
+
+@bp.before_request
+def _refuse_oversized() -> None:
+    """413 before anything runs, so an oversized body is never parsed."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length and request.content_length > limit:
+        abort(413)
+
+
+@bp.before_request
+def _editors_only() -> Any:
+    """Every admin page and child route: signed in (else the sign-in page) as an editor or admin (else 403)."""
+    if request.endpoint == "admin.static":  # the stylesheet holds nothing private
+        return None
+    return roles_required(*EDITS_KNOWLEDGE)(_let_through)()
+
+
+def _let_through() -> None:
+    return None
+
+
+@bp.context_processor
+def _signed_in_user() -> dict[str, Any]:
+    """The top bar's name and role on every admin page (child blueprints included)."""
+    return {"admin_user": _admin_user}
+
+
+def _admin_user() -> dict[str, str] | None:
+    who = signed_in()
+    if who is None:
+        return None
+    return {"name": who.display_name, "role": who.role, "role_label": ROLE_LABELS.get(who.role, who.role)}
