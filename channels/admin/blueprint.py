@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, request
 
 from channels.auth import roles_required
 from channels.auth.accounts import ROLE_LABELS
@@ -23,8 +23,8 @@ EDITS_KNOWLEDGE = ("editor", "admin")
 
 @bp.before_request
 def _refuse_oversized() -> None:
-    """413 before anything runs, so an oversized body is never parsed."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    """413 before anything runs, so an oversized body is never parsed (an upload route may raise its own limit)."""
+    limit = request.max_content_length  # MAX_CONTENT_LENGTH unless a child's url_value_preprocessor set one (Flask 3.1)
     if limit and request.content_length and request.content_length > limit:
         abort(413)
 
