@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from channels import admin, api, assist, console, kakao, web, widget
+from channels.admin.faqs import FaqService
+from channels.admin.publisher import Publisher
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
 from channels.auth import init_auth
 from channels.conversation import STREAM_ABANDONED, Conversation
@@ -22,6 +24,7 @@ def create_app(
     engine: DialogueEngine | None = None,
     callback_poster: CallbackPoster | None = None,
     streams: AnswerStreamSource | None = None,
+    publisher: Publisher | None = None,
 ) -> Flask:
     """Build the web app; ``engine``, ``callback_poster`` and ``streams`` replace Rasa, Kakao's callbacks and the action server (tests)."""
     settings = settings or AppSettings()
@@ -54,6 +57,10 @@ def create_app(
     app.extensions["bokji.transcripts"] = transcripts
     app.extensions["bokji.handoffs"] = handoffs
     app.extensions["bokji.conversation"] = conversation
+    # The knowledge admin; the publisher loads the embedding model on the first publish, not here (``publisher``: a fake in tests).
+    publisher = publisher or Publisher.from_settings(settings.knowledge)
+    app.extensions["bokji.publisher"] = publisher
+    app.extensions["bokji.faqs"] = FaqService(database, publisher, settings.admin, handoffs.record)
     app.extensions["bokji.kakao"] = KakaoDelivery(conversation, settings.kakao, callback_poster)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)

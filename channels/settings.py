@@ -112,6 +112,15 @@ class ConsoleSettings(BaseModel):
     lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked")
 
 
+class AdminSettings(BaseModel):
+    """The knowledge admin (/admin): who may publish FAQ changes."""
+
+    self_publish: bool = Field(
+        False,
+        description="Editors publish their own edits without an admin's approval (small teams); off: admins approve",
+    )
+
+
 class AppSettings(ProcessSettings):
     """Read once in ``python -m channels`` (``BOKJI_WEB_PORT``, ``BOKJI_RASA_URL``, ``BOKJI_KAKAO__TOKEN`` ...)."""
 
@@ -136,6 +145,7 @@ class AppSettings(ProcessSettings):
     kakao: KakaoSettings = Field(default_factory=KakaoSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     def database(self) -> str:
         """The staff database URL (SQLite file in ``data_dir`` unless ``BOKJI_DATABASE_URL`` is set)."""

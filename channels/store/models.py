@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -18,6 +18,10 @@ TURN_ROLES = ("citizen", "bot", "agent")
 # The handoff lifecycle's states (channels/handoff.py owns the transitions).
 HANDOFF_STATES = ("waiting", "with_agent", "returned", "closed", "cancelled")
 ACTIVE_STATES = ("waiting", "with_agent")
+# The knowledge admin (channels/admin/faqs.py owns the transitions).
+FAQ_STATES = ("draft", "review", "published", "unpublished")
+FAQ_VERSION_STATES = ("draft", "review", "published", "superseded", "rejected")
+DOCUMENT_STATES = ("queued", "indexing", "indexed", "needs_text", "failed", "disabled")
 
 
 def utcnow() -> datetime:
@@ -198,8 +202,117 @@ class KakaoDeliveredTurn(Base):
     delivered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class FaqRecord(Base):
+    """One FAQ of the knowledge admin: its state and optimistic-lock counter (the texts are its versions)."""
+
+    __tablename__ = "faq_entries"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'review', 'published', 'unpublished')", name="faq_entries_status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # the FaqEntry id
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every change: optimistic locking
+    published_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+
+
+class FaqVersion(Base):
+    """One saved text of an FAQ (JSON of the FaqEntry fields); versions are never changed, only their state."""
+
+    __tablename__ = "faq_versions"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "version", name="faq_versions_entry_version"),
+        CheckConstraint("state IN ('draft', 'review', 'published', 'superseded', 'rejected')", name="faq_versions_state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("faq_entries.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)  # JSON of the FaqEntry fields
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)  # None: a command
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class DocumentRecord(Base):
+    """An uploaded long document (PDF, DOCX, HWPX, HWP): the file kept under <data_dir>/documents/<id>/<version>/."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'indexing', 'indexed', 'needs_text', 'failed', 'disabled')", name="documents_status"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)  # the LongDocument id
+    title: Mapped[str] = mapped_column(String(300))
+    tenant: Mapped[str] = mapped_column(String(80), default="national")
+    category: Mapped[str] = mapped_column(String(80), default="")
+    source_title: Mapped[str] = mapped_column(String(300), default="")
+    source_url: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    file_name: Mapped[str] = mapped_column(String(300))
+    stored_path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DocumentChunkRecord(Base):
+    """One indexed chunk of a document, with where it sits; a disabled chunk is left out of the index."""
+
+    __tablename__ = "document_chunks"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    chunk_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    heading: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class QuestionTest(Base):
+    """A "what would the bot answer?" test: the question and everything the answer was decided on (JSON)."""
+
+    __tablename__ = "question_tests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(Text)  # JSON: answer text, mode, hits with scores, thresholds, decision
+    asked_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class InboxResolution(Base):
+    """A group of unanswered questions marked as answered, and by which FAQ."""
+
+    __tablename__ = "inbox_resolutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(200), index=True)
+    question: Mapped[str] = mapped_column(Text)  # a representative, masked question
+    entry_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), nullable=True)
+    resolved_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 __all__ = [
     "ACTIVE_STATES",
+    "DOCUMENT_STATES",
+    "FAQ_STATES",
+    "FAQ_VERSION_STATES",
     "HANDOFF_STATES",
     "ROLES",
     "TURN_ROLES",
@@ -207,10 +320,16 @@ __all__ = [
     "Base",
     "CannedResponse",
     "ChatEvent",
+    "DocumentChunkRecord",
+    "DocumentRecord",
+    "FaqRecord",
+    "FaqVersion",
     "Feedback",
     "Handoff",
+    "InboxResolution",
     "KakaoDeliveredTurn",
     "Note",
+    "QuestionTest",
     "StaffSession",
     "StaffUser",
     "Turn",
