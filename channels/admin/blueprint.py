@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Blueprint, abort, request
 
+from channels.admin import dashboard, faq_history, faq_pages, faq_workflow
+from channels.admin.page import local_time
 from channels.auth import roles_required
 from channels.auth.accounts import ROLE_LABELS
 from channels.auth.guard import signed_in
@@ -17,6 +19,12 @@ bp = Blueprint(
     "admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
     static_url_path="/static",
 )  # fmt: skip
+
+bp.register_blueprint(dashboard.bp)
+bp.register_blueprint(faq_pages.bp)
+bp.register_blueprint(faq_workflow.bp)
+bp.register_blueprint(faq_history.bp)
+bp.add_app_template_filter(local_time, "local_time")
 
 EDITS_KNOWLEDGE = ("editor", "admin")
 
