@@ -178,7 +178,7 @@ class FaqService:
                 before = json.loads(latest.data)
                 if lock_version != record.lock_version:
                     kept = self._add_version(session, record, mine, actor.id, "draft", CONFLICT_NOTE, latest=False)
-                    conflict = FaqConflictError(mine, before, self._name(session, record.updated_by), kept)
+                    conflict = FaqConflictError(mine, before, self._name(session, record.updated_by), kept.version)
             if conflict is None:
                 self._add_version(session, record, mine, actor.id, "draft", "")
                 record.status = "draft"
@@ -383,9 +383,9 @@ class FaqService:
         version = FaqVersion(entry_id=record.id, version=top + 1, data=json.dumps(data, ensure_ascii=False),
                              state=state, author_id=author_id, created_at=utcnow(), note=note)  # fmt: skip
         session.add(version)
-        if latest:
+        if latest:  # a kept conflict draft changes neither the entry's text nor its lock: the winner saves on
             record.latest_version = version.version
-        record.lock_version += 1
+            record.lock_version += 1
         session.flush()
         return version
 
