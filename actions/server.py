@@ -18,6 +18,7 @@ from actions.eligibility import (
     ActionResetEligibility,
     ValidateEligibilityForm,
 )
+from actions.explain import add_explain_route
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.settings import ActionServerSettings
 from actions.streams import AnswerStreams, add_stream_route
@@ -43,7 +44,7 @@ def build_actions(service: KnowledgeService, streams: AnswerStreams | None = Non
 
 
 def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sanic:
-    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our actions, /streams/<id> and /assist/suggestions."""
+    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our actions, /streams/<id>, /assist/suggestions and /assist/explain."""
     streams = AnswerStreams(keep_s=settings.stream_keep_s, max_open=settings.stream_max_open)
     executor = ActionExecutor()
     for action in build_actions(service, streams):
@@ -51,6 +52,7 @@ def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sani
     app = create_app(executor)
     add_stream_route(app, streams, settings.stream_idle_timeout_s)
     add_assist_route(app, service)
+    add_explain_route(app, service)  # the knowledge admin's "what would the bot answer?"
     return app
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, request
 
-from channels.admin import dashboard, faq_history, faq_pages, faq_workflow
+from channels.admin import dashboard, faq_history, faq_pages, faq_workflow, imports, inbox, test_box
 from channels.admin.page import local_time
 from channels.auth import roles_required
 from channels.auth.accounts import ROLE_LABELS
@@ -24,6 +24,9 @@ bp.register_blueprint(dashboard.bp)
 bp.register_blueprint(faq_pages.bp)
 bp.register_blueprint(faq_workflow.bp)
 bp.register_blueprint(faq_history.bp)
+bp.register_blueprint(imports.bp)  # bulk import and export
+bp.register_blueprint(test_box.bp)  # what would the bot answer?
+bp.register_blueprint(inbox.bp)  # unanswered questions
 bp.add_app_template_filter(local_time, "local_time")
 
 EDITS_KNOWLEDGE = ("editor", "admin")
