@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from channels.admin.dashboard import REMINDER_LABELS
 from channels.admin.faq_form import FIELDS, field_errors, form_values, prefill, read_form
-from channels.admin.faq_types import STATUS_LABELS, FaqConflictError, FaqError, FaqValidationError
+from channels.admin.faq_types import STATUS_LABELS, FaqConflictError, FaqDetail, FaqError, FaqValidationError
 from channels.admin.page import actor, faqs, may_publish, problem, render
 from channels.auth.accounts import StaffAccount
 from channels.auth.guard import accounts
@@ -101,7 +101,7 @@ def update(entry_id: str) -> Response | tuple[str, int]:
         if request.form.get("action") != "submit":
             flash(UNCHANGED)
             return redirect(url_for("admin.faqs.edit", entry_id=entry_id))
-        return _after_save(detail)
+        return _after_save(detail, saved=False)
     try:
         detail = faqs().save(actor(), entry_id, data, int(lock))
     except FaqValidationError as error:
@@ -116,14 +116,14 @@ def _editors() -> list[StaffAccount]:
     return [a for a in accounts().list_users() if a.role in ("editor", "admin")]
 
 
-def _after_save(detail: Any) -> Response | tuple[str, int]:
+def _after_save(detail: FaqDetail, saved: bool = True) -> Response | tuple[str, int]:
     """Redirect to the entry with a flash; the 검토 요청 button also submits the saved draft."""
-    entry_id = detail.entry.get("id") or detail.id
+    entry_id = detail.id
     if request.form.get("action") == "submit":
         try:
             faqs().submit(actor(), entry_id, detail.lock_version)
         except FaqError as error:
-            flash(f"저장은 했지만 검토를 요청하지 못했어요. {error.message}", "error")
+            flash(f"{'저장은 했지만 ' if saved else ''}검토를 요청하지 못했어요. {error.message}", "error")
             return redirect(url_for("admin.faqs.edit", entry_id=entry_id))
         flash(SUBMITTED)
     else:
@@ -132,7 +132,7 @@ def _after_save(detail: Any) -> Response | tuple[str, int]:
 
 
 def _edit_page(
-    detail: Any,
+    detail: FaqDetail | None,
     values: dict[str, Any],
     problems: list[tuple[str, str]] | None = None,
     lock_version: int | None = None,

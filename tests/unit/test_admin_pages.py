@@ -340,3 +340,14 @@ def test_unknown_entry_in_a_workflow_step_is_404(app: Flask) -> None:
     assert choi.post("/admin/faqs/no-such-entry/approve", {"lock_version": "1"}).status_code == 404
     assert choi.post("/admin/faqs/no-such-entry/rollback", {"version": "1"}).status_code == 404
     assert choi.post("/admin/faqs/no-such-entry/unpublish", {}).status_code == 404
+
+
+def test_a_rejected_draft_shows_the_reason_and_submitting_it_unchanged_says_why_not(app: Flask) -> None:
+    kim, choi = Staff(app, "kim"), Staff(app, "choi")
+    kim.post(f"/admin/faqs/{ENTRY}", edited(kim.form(ENTRY)) | {"action": "submit"})
+    choi.post(f"/admin/faqs/{ENTRY}/reject", {"lock_version": choi.form(ENTRY)["lock_version"], "reason": "금액 출처가 없어요"})
+    page = kim.page(f"/admin/faqs/{ENTRY}")
+    assert "반려됨" in page and "사유: 금액 출처가 없어요" in page and "게시된 버전 1의 내용으로 답하고" in page
+    html = kim.post(f"/admin/faqs/{ENTRY}", kim.form(ENTRY) | {"action": "submit"}, follow=True).get_data(as_text=True)
+    message = " ".join(flashes(html))
+    assert message.startswith("검토를 요청하지 못했어요.") and "저장은 했지만" not in message
