@@ -36,12 +36,13 @@ def wait_for(condition: Any, timeout_s: float = 2.0) -> bool:
 def test_a_crisis_is_answered_before_rasa_and_rasa_only_hears_the_crisis_intent(app: Flask, rasa: ScriptedRasa) -> None:
     response = app.test_client().post("/api/v1/chat", json={"session_id": "c1", "text": "남편이 때려요 무서워요"})
     assert response.status_code == 200
-    [message] = response.get_json()["messages"]
+    message, notice = response.get_json()["messages"]  # the crisis reply, then what happens with the handoff
+    assert "상담원" in notice["text"] and notice["buttons"] == []  # urgent: no way out of the queue is offered
     assert message["text"].index("112") < message["text"].index("1366") < message["text"].index("129")
     assert "소득" not in message["text"]
     assert [s["title"] for s in message["sources"]][:2] == ["경찰청 112 신고", load_title("women_emergency")]
-    assert app.extensions["bokji.transcripts"].open_handoffs()[0] | {"created_at": ""} == {
-        "sender_id": "web:c1", "reason": "crisis", "urgent": True, "created_at": ""}  # fmt: skip
+    [queued] = app.extensions["bokji.handoffs"].queue()
+    assert (queued.sender_id, queued.reason, queued.urgent) == ("web:c1", "crisis", True)
     assert wait_for(lambda: rasa.sent == [("web:c1", CRISIS_NOTICE)]), rasa.sent
 
 
@@ -53,7 +54,8 @@ def load_title(key: str) -> str:
 
 def test_the_transcript_keeps_the_crisis_turn_and_its_kind(app: Flask) -> None:
     app.test_client().post("/api/v1/chat", json={"session_id": "c2", "text": "요양원에서 할머니를 때린대요"})
-    citizen, bot = app.extensions["bokji.transcripts"].turns("web:c2")
+    citizen, bot, notice = app.extensions["bokji.transcripts"].turns("web:c2")
+    assert notice["meta"]["handoff_state"] == "waiting"
     assert citizen["text"] == "요양원에서 할머니를 때린대요"
     assert bot["text"].startswith("말씀해 주셔서 고마워요") and "1577-1389" in bot["text"]
     assert bot["meta"]["crisis"] == "elder_abuse" and bot["meta"]["handoff"]["urgent"] is True
@@ -61,7 +63,7 @@ def test_the_transcript_keeps_the_crisis_turn_and_its_kind(app: Flask) -> None:
 
 def test_the_widget_gets_the_crisis_reply_with_its_handoff_flag(app: Flask) -> None:
     body = {"session_id": "c3", "text": "아빠가 맨날 때려서 집에 가기 무서워요", "stream": False}
-    [message] = app.test_client().post("/api/v1/widget/chat", json=body).get_json()["messages"]
+    message, _ = app.test_client().post("/api/v1/widget/chat", json=body).get_json()["messages"]
     assert message["text"].index("112") < message["text"].index("129") and message["handoff"] is True
 
 
@@ -70,13 +72,13 @@ def test_a_crisis_while_rasa_is_down_is_answered_in_full(app: Flask, rasa: Scrip
     response = app.test_client().post("/api/v1/chat", json={"session_id": "c4", "text": "숨을 못 쉬어요"})
     assert response.status_code == 200
     assert response.get_json()["messages"][0]["text"].startswith("지금 바로 응급 신고 119")
-    assert app.extensions["bokji.transcripts"].open_handoffs()[0]["urgent"] is True
+    assert app.extensions["bokji.handoffs"].queue()[0].urgent is True
 
 
 def test_an_information_question_goes_to_rasa_without_a_handoff(app: Flask, rasa: ScriptedRasa) -> None:
     app.test_client().post("/api/v1/chat", json={"session_id": "c5", "text": "폭행 신고 방법 알려줘"})
     assert rasa.sent == [("web:c5", "폭행 신고 방법 알려줘")]
-    assert app.extensions["bokji.transcripts"].open_handoffs() == []
+    assert app.extensions["bokji.handoffs"].queue() == []
 
 
 def test_kakao_gets_the_crisis_lines_first_and_the_operator_button(tmp_path: Path) -> None:
@@ -89,7 +91,7 @@ def test_kakao_gets_the_crisis_lines_first_and_the_operator_button(tmp_path: Pat
         assert text.index("109") < text.index("129") < text.index("119")
         assert {"action": "operator", "label": "상담직원 연결"} in list_card(body)["buttons"]
         assert "답변 보기" not in labels(body)
-        assert app.extensions["bokji.transcripts"].open_handoffs()[0]["sender_id"].startswith("kakao:")
+        assert app.extensions["bokji.handoffs"].queue()[0].sender_id.startswith("kakao:")
         assert wait_for(lambda: [t for _, t in rasa.sent] == [CRISIS_NOTICE]), rasa.sent
     finally:
         app.extensions["bokji.kakao"].close()
