@@ -1,9 +1,9 @@
 """Read every supported knowledge file under a path, validating all of it before anything is written.
 
 FAQ files: YAML (a list of entries), CSV and XLSX (one row per entry, English or Korean column
-names), Markdown (one ``## question {#id}`` section per entry). Long documents: PDF, DOCX and HWPX,
-with optional metadata in ``<file>.meta.yaml`` beside them. Every unreadable file or invalid row is
-collected with its reason; callers write nothing while any problem remains.
+names), Markdown (one ``## question {#id}`` section per entry). Long documents: PDF, DOCX, HWPX and HWP,
+with optional metadata in ``<file>.meta.yaml`` beside them. Every unreadable or unsupported file and every
+invalid row is collected with its reason; callers write nothing while any problem remains.
 """
 
 from __future__ import annotations
@@ -53,6 +53,16 @@ _NO = {"아니오", "아니요", "x", "n", "false", "no", "0", ""}
 _MD_QUESTION = re.compile(r"^##\s+(?P<question>.+?)\s*\{#(?P<id>[^}]+)\}\s*$")
 _MD_FIELD = re.compile(r"^(?P<key>[\w가-힣 ]+?)\s*:\s*(?P<value>.*)$")
 _LETTERS = re.compile(r"[가-힣A-Za-z]")
+# Files a folder may hold that are nobody's knowledge.
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+# Formats welfare teams have that we do not read, and what to save them as.
+_SAVE_AS = {
+    ".doc": "예전 워드(DOC) 형식이에요: 워드에서 DOCX나 PDF로 저장해 올려 주세요",
+    ".hwt": "한글 서식 파일이에요: 한글에서 HWP나 HWPX 문서로 저장해 올려 주세요",
+    ".hwpml": "HWPML 형식이에요: 한글에서 HWP나 HWPX로 저장해 올려 주세요",
+    ".xls": "예전 엑셀(XLS) 형식이에요: 엑셀에서 XLSX로 저장해 올려 주세요",
+    ".txt": "텍스트 파일은 읽지 않아요: FAQ는 CSV나 Markdown으로, 문서는 PDF나 DOCX로 올려 주세요",
+}
 # A document's first heading counts as its title only within its first sections.
 _TITLE_WITHIN = 10
 
@@ -221,7 +231,7 @@ def document_title(stored: str | None, sections: Sequence[Section]) -> str | Non
 
 
 def load_document(path: Path, defaults: DocumentDefaults = DocumentDefaults()) -> LongDocument:
-    """Read a PDF, DOCX or HWPX file with its metadata (from ``<file>.meta.yaml`` where present)."""
+    """Read a PDF, DOCX, HWPX or HWP file with its metadata (from ``<file>.meta.yaml`` where present)."""
     title, sections = READERS[path.suffix.lower()](path)
     meta: dict[str, Any] = {}
     meta_path = path.with_name(path.name + META_SUFFIX)
@@ -245,20 +255,34 @@ def load_document(path: Path, defaults: DocumentDefaults = DocumentDefaults()) -
         "sections": sections,
     }
     try:
-        return LongDocument.model_validate(row)
+        document = LongDocument.model_validate(row)
     except ValidationError as exc:
         raise DocumentError(f"{path}: {describe_validation_error(exc)}") from exc
+    if len(_LETTERS.findall(document.source.title)) < 2:
+        # A citizen must never read "출처: 3": a source title without words is the document's own title.
+        document = document.model_copy(update={"source": document.source.model_copy(update={"title": document.title})})
+    return document
 
 
 def _files(path: Path) -> list[Path]:
+    """Every file under ``path`` but metadata sidecars, hidden files, Office lock files and Windows' own files."""
     if path.is_file():
         return [path]
-    wanted = FAQ_SUFFIXES + DOCUMENT_SUFFIXES
     return sorted(
         p
         for p in path.rglob("*")
-        if p.is_file() and p.suffix.lower() in wanted and not p.name.endswith(META_SUFFIX) and not p.name.startswith(("~$", "."))
+        if p.is_file()
+        and not p.name.endswith(META_SUFFIX)
+        and not any(part.startswith((".", "~$")) for part in p.relative_to(path).parts)
+        and p.name.lower() not in _SYSTEM_FILES
     )
+
+
+def unsupported(file: Path) -> str:
+    """Why a file is not read, with what to do instead (every file is read or reported, never skipped silently)."""
+    suffix = file.suffix.lower()
+    hint = _SAVE_AS.get(suffix, "PDF, DOCX, HWPX, HWP 문서나 YAML, CSV, XLSX, Markdown FAQ 파일만 올릴 수 있어요")
+    return f"{file}: unsupported format {suffix or '(no extension)'!r}; use one of {', '.join(FAQ_SUFFIXES + DOCUMENT_SUFFIXES)} ({hint})"
 
 
 def load_knowledge(path: Path, defaults: DocumentDefaults = DocumentDefaults()) -> LoadedKnowledge:
@@ -267,7 +291,10 @@ def load_knowledge(path: Path, defaults: DocumentDefaults = DocumentDefaults()) 
     if not path.exists():
         loaded.problems.append(f"{path}: no such file or folder")
         return loaded
-    for file in _files(path):
+    files = _files(path)
+    if not files:
+        loaded.problems.append(f"{path}: no files to read (읽을 파일이 없는 폴더예요)")
+    for file in files:
         suffix = file.suffix.lower()
         loaded.files += 1
         try:
@@ -276,9 +303,7 @@ def load_knowledge(path: Path, defaults: DocumentDefaults = DocumentDefaults()) 
             elif suffix in READERS:
                 loaded.documents.append(load_document(file, defaults))
             else:
-                loaded.problems.append(
-                    f"{file}: unsupported format {suffix!r}; use one of {', '.join(FAQ_SUFFIXES + DOCUMENT_SUFFIXES)}"
-                )
+                loaded.problems.append(unsupported(file))
         except DocumentError as exc:
             loaded.problems.append(str(exc))
         except (OSError, UnicodeDecodeError) as exc:

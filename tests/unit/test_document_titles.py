@@ -29,7 +29,10 @@ def test_a_real_press_release_keeps_its_bold_subtitle_as_one_heading_and_notes_a
     headings = [(s.level, s.text) for s in sections if s.level]
     assert headings == [(1, HEADLINE), (2, SUBTITLE)], "the subtitle set over two bold lines is one heading"
     body = {s.text for s in sections if not s.level}
-    assert "※ 현장 사진 별도 배포 예정" in body and "보도시점" in body and "(044-203-3111)" in body
+    assert "※ 현장 사진 별도 배포 예정" in body
+    # Tables come row by row, each row's cells in order: a label stays beside its value.
+    assert "보도시점 | 2024. 1. 2.(화) 08:00 | 배포 | 2024. 1. 2.(화) 08:00" in body
+    assert "담당 부서 | 체육국 | 책임자 | 과장 | 정태경 | (044-203-3111)" in body
     position = [s.text for s in sections].index(SUBTITLE)
     assert sections[position + 1].text.startswith("장미란 차관은 먼저 진천 국가대표 선수촌을 방문해")
 
@@ -82,9 +85,7 @@ def test_bold_table_cells_are_labels_not_headings(tmp_path: Path) -> None:
         (1, "예시시 청년 마음건강 바우처 안내"),
         (2, "지원 내용"),
         (0, "심리상담을 8회까지 받을 수 있어요."),
-        (0, "구분"),
-        (0, "본인부담금"),
-        (0, "회당 5,000원"),
+        (0, "구분 | 본인부담금 | 회당 5,000원"),
     ]
 
 

@@ -246,9 +246,13 @@ def test_a_folder_of_every_format_is_read_and_checked_as_a_whole(tmp_path: Path)
     write_docx(tmp_path / "guide.docx")
     write_hwpx(tmp_path / "housing.hwpx", [("2", "주거급여 안내"), ("0", "주민센터에 신청해요.")])
     (tmp_path / "notice.pdf").write_bytes(korean_pdf(["주민센터에 신청해요."]))
-    (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
+    (tmp_path / ".hidden.txt").write_text("not ours", encoding="utf-8")
     loaded = load_knowledge(tmp_path)
     assert not loaded.problems and loaded.files == 5
+    (tmp_path / "notes.txt").write_text("not knowledge", encoding="utf-8")
+    [problem] = load_knowledge(tmp_path).problems  # reported, never skipped without a word
+    assert "notes.txt: unsupported format '.txt'" in problem and "텍스트 파일은 읽지 않아요" in problem
+    (tmp_path / "notes.txt").unlink()
     assert {e.id for e in loaded.faqs} == {"city-bath", "city-meal"} and len(loaded.documents) == 3
     write_csv(tmp_path / "c.csv", HEADER, ROWS[:1])  # the same id twice
     assert any("duplicate FAQ id 'city-bath'" in p for p in load_knowledge(tmp_path).problems)
@@ -260,6 +264,7 @@ def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "kb.sqlite3"
     monkeypatch.setenv("BOKJI_KNOWLEDGE__STORE__PATH", str(path))
     monkeypatch.setenv("BOKJI_KNOWLEDGE__LLM__BACKEND", "none")
+    monkeypatch.setenv("BOKJI_DATA_DIR", str(tmp_path / "data"))  # `bokji ingest` imports FAQs into the staff database
     return path
 
 
