@@ -72,6 +72,8 @@ class TableReport:
     entries: list[tuple[int, FaqEntry]] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     rows: int = 0
+    missing: list[str] = field(default_factory=list)
+    """Optional fields the file has no column for: an entry that exists keeps its value there."""
 
     @property
     def ok(self) -> bool:
@@ -144,6 +146,7 @@ def _report(header: list[Any], rows: list[tuple[int, list[Any]]]) -> TableReport
     report = TableReport()
     names = [_COLUMNS.get(_fold(h)) if h is not None else None for h in header]
     shown = {name: str(h).strip() for h, name in zip(header, names, strict=True) if name}
+    report.missing = [name for name in FIELD_LABELS if name not in shown and name not in REQUIRED]
     for h, name in zip(header, names, strict=True):
         if name is None and str(h or "").strip():
             report.problems.append(RowProblem(1, str(h).strip(), _unknown_column()))
@@ -156,10 +159,12 @@ def _report(header: list[Any], rows: list[tuple[int, list[Any]]]) -> TableReport
     if len(rows) > MAX_ROWS:
         raise TableError(f"한 번에 {MAX_ROWS:,}행까지 가져올 수 있어요. 파일을 나누어 올려 주세요.")
     report.rows = len(rows)
+    ids: list[tuple[int, str]] = []
     for number, cells in rows:
         values = {n: _cell(c) for n, c in zip(names, cells, strict=False) if n is not None}
+        ids.append((number, str(values.get("id", ""))))
         _validate(report, number, _row_to_entry(values), shown)
-    _check_duplicates(report, shown.get("id", "id"))
+    _check_duplicates(report, shown.get("id", "id"), ids)
     return report
 
 
@@ -173,12 +178,14 @@ def _yaml_report(data: bytes) -> TableReport:
     if len(items) > MAX_ROWS:
         raise TableError(f"한 번에 {MAX_ROWS:,}개까지 가져올 수 있어요. 파일을 나누어 올려 주세요.")
     report = TableReport(rows=len(items))
+    ids: list[tuple[int, str]] = []
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             report.problems.append(RowProblem(number, "", "항목이 'key: value' 형식이 아니에요."))
             continue
+        ids.append((number, str(item.get("id") or "")))
         _validate(report, number, item, {})
-    _check_duplicates(report, "id")
+    _check_duplicates(report, "id", ids)
     return report
 
 
@@ -198,17 +205,20 @@ def _validate(report: TableReport, number: int, row: dict[str, Any], shown: dict
     report.entries.append((number, entry))
 
 
-def _check_duplicates(report: TableReport, column: str) -> None:
-    """The same id twice in one file: the later row is the problem (which one should win is the team's call)."""
+def _check_duplicates(report: TableReport, column: str, ids: list[tuple[int, str]]) -> None:
+    """The same id on two rows (valid or not): the later row is the problem (which one should win is the team's call)."""
     first: dict[str, int] = {}
-    kept: list[tuple[int, FaqEntry]] = []
-    for number, entry in report.entries:
-        if entry.id in first:
-            report.problems.append(RowProblem(number, column, f"아이디 '{entry.id}'가 {first[entry.id]}행에도 있어요."))
+    repeated: set[int] = set()
+    for number, entry_id in ids:
+        key = entry_id.strip()
+        if not key:
             continue
-        first[entry.id] = number
-        kept.append((number, entry))
-    report.entries = kept
+        if key in first:
+            report.problems.append(RowProblem(number, column, f"아이디 '{key}'가 {first[key]}행에도 있어요."))
+            repeated.add(number)
+            continue
+        first[key] = number
+    report.entries = [(number, entry) for number, entry in report.entries if number not in repeated]
 
 
 def _field_of(loc: tuple[int | str, ...]) -> str:

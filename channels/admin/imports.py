@@ -61,7 +61,9 @@ def upload() -> tuple[str, int]:
         return _form_page(400, str(exc))
     if not report.problems and not report.entries:
         return _form_page(400, "가져올 행이 없어요. 머리글(1행) 아래에 FAQ를 한 행에 하나씩 적어 주세요.")
-    changes = _changes(report)
+    current = {entry.id: entry for entry in faqs().export(latest=True)}
+    report.entries = [(number, keep_missing(entry, current.get(entry.id), report.missing)) for number, entry in report.entries]
+    changes = _changes(report, current)
     token = pending().save(actor().id, name, [e for _, e in report.entries]) if report.ok else ""
     return render(
         "admin/import_preview.html",
@@ -71,6 +73,7 @@ def upload() -> tuple[str, int]:
         changes=changes,
         token=token,
         may_publish=may_publish(actor()),
+        kept_columns=[FIELD_LABELS[name] for name in report.missing],
     )
 
 
@@ -150,9 +153,21 @@ def _form_page(status: int = 200, error: str = "") -> tuple[str, int]:
     )
 
 
-def _changes(report: TableReport) -> dict[str, list[dict[str, Any]]]:
+def keep_missing(entry: FaqEntry, before: FaqEntry | None, missing: list[str]) -> FaqEntry:
+    """An existing entry keeps its value of every field the file has no column for (a sheet of answers only wipes nothing)."""
+    if before is None or not missing:
+        return entry
+    data, old = entry.model_dump(), before.model_dump()
+    for name in missing:
+        if name.startswith("source_"):
+            data["source"][name.removeprefix("source_")] = old["source"][name.removeprefix("source_")]
+        else:
+            data[name] = old[name]
+    return FaqEntry.model_validate(data)
+
+
+def _changes(report: TableReport, current: dict[str, FaqEntry]) -> dict[str, list[dict[str, Any]]]:
     """What the valid rows would do to the FAQ: new entries, changed ones (with the fields), unchanged ones."""
-    current = {entry.id: entry for entry in faqs().export(latest=True)}
     added: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     same: list[dict[str, Any]] = []
