@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bokji import staff_commands
+from bokji import faq_database, staff_commands
 from knowledge.settings import KnowledgeSettings, ProcessSettings
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 
 def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
+    from bokji.faq_database import import_faqs
     from knowledge.backends import build_embeddings, build_store
     from knowledge.ingestion.ingest import index_id, ingest
     from knowledge.ingestion.loaders import DocumentDefaults, load_knowledge
@@ -51,8 +53,16 @@ def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
             getattr(store, "close", lambda: None)()
             store = _rebuilt_weaviate(ks, embeddings)
     started = time.perf_counter()
-    report = ingest(store, embeddings, loaded.faqs, loaded.documents, prune=args.prune)
+    # FAQs go into the staff database (the source of truth, published at once); the index gets every published entry.
+    imported, pruned, published, known_documents = import_faqs(loaded.faqs, path, prune=args.prune)
+    report = ingest(store, embeddings, published, loaded.documents)
+    if args.prune:  # documents no longer in PATH, unless uploaded in the admin; FAQs no longer published
+        gone = set(store.doc_hashes()) - {e.id for e in published} - {d.id for d in loaded.documents} - known_documents
+        if gone:
+            store.delete(sorted(gone))
+        report = dataclasses.replace(report, removed=len(gone))
     took = time.perf_counter() - started
+    print(f"ingest: staff database: {imported}" + (f"; {len(pruned)} no longer in the files unpublished" if pruned else ""))  # noqa: T201
     print(  # noqa: T201
         f"ingest: {len(loaded.faqs)} FAQs and {len(loaded.documents)} documents from {loaded.files} files in {path}:"
         f" {report}; store holds {store.count()} documents ({took:.1f} s)"
@@ -139,7 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("path", nargs="?", type=Path)
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and embed everything again")
-    ingest.add_argument("--prune", action="store_true", help="remove documents that are no longer in PATH")
+    ingest.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove documents no longer in PATH (admin uploads stay) and unpublish FAQs that came only"
+        " from files and are no longer there (entries touched in the admin stay)",
+    )
     ingest.add_argument("--tenant", default="national", help="tenant of documents without a .meta.yaml (e.g. yesi)")
     ingest.add_argument("--category", default="", help="category of documents without a .meta.yaml")
     ingest.set_defaults(func=_ingest)
@@ -160,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("--check", action="store_true", help="only report generated files that are out of date")
     catalogue.set_defaults(func=_catalogue)
     staff_commands.add_parsers(sub)  # db upgrade, user add|disable|enable|reset-password|list
+    faq_database.add_parser(sub)  # export
     return parser
 
 

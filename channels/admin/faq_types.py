@@ -148,12 +148,13 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # touched by staff in the admin: files do not overwrite them
 
     def __str__(self) -> str:
         """One line for operators."""
         return (
             f"{len(self.created)} new, {len(self.updated)} changed, {len(self.unchanged)} unchanged,"
-            f" {len(self.published)} published"
+            f" {len(self.published)} published, {len(self.skipped)} kept as edited in the admin"
         )
 
 

@@ -271,8 +271,14 @@ class FaqService:
         self.audit(actor, "faq_rollback", {"entry": entry_id, "to_version": to_version, "before": before, "after": data})
         return detail
 
-    def import_entries(self, actor: Actor | None, entries: Sequence[FaqEntry], publish: bool, *, note: str = "") -> ImportResult:
-        """Create or update entries in one transaction (all or nothing); ``publish`` publishes them too."""
+    def import_entries(
+        self, actor: Actor | None, entries: Sequence[FaqEntry], publish: bool, *, note: str = "", from_files: bool = False
+    ) -> ImportResult:
+        """Create or update entries in one transaction (all or nothing); ``publish`` publishes them too.
+
+        ``from_files`` (``bokji ingest``): entries staff have touched in the admin are left as they are
+        (reported as ``skipped``), so re-running the seed import never undoes an edit, a rollback or an unpublish.
+        """
         if actor is not None:
             _require_editor(actor)
             if publish:
@@ -285,8 +291,12 @@ class FaqService:
         changes: list[dict[str, Any]] = []
         with self.database.session() as session:
             to_publish: list[FaqEntry] = []
+            touched = self._staff_touched(session) if from_files else set()
             for entry in entries:
                 data = as_data(entry)
+                if entry.id in touched:
+                    result.skipped.append(entry.id)
+                    continue
                 record = session.get(FaqRecord, entry.id, with_for_update=True)
                 before = None
                 if record is None:
@@ -325,7 +335,7 @@ class FaqService:
         """
         keep_ids = set(keep)
         with self.database.session() as session:
-            edited = set(session.scalars(select(FaqVersion.entry_id).where(FaqVersion.author_id.is_not(None))).all())
+            edited = self._staff_touched(session)
             records = session.scalars(select(FaqRecord).where(FaqRecord.published_version.is_not(None))).all()
             gone = [r for r in records if r.id not in keep_ids and r.id not in edited]
             for record in gone:
@@ -346,6 +356,12 @@ class FaqService:
             return list(session.scalars(select(FaqRecord.id).where(FaqRecord.published_version.is_not(None))).all())
 
     # -- internals -----------------------------------------------------------------------------------
+    def _staff_touched(self, session: Session) -> set[str]:
+        """Entries a person created, edited, reviewed, published or unpublished in the admin."""
+        by_record = select(FaqRecord.id).where(FaqRecord.updated_by.is_not(None))
+        by_version = select(FaqVersion.entry_id).where(FaqVersion.author_id.is_not(None) | FaqVersion.reviewed_by.is_not(None))
+        return set(session.scalars(by_record).all()) | set(session.scalars(by_version).all())
+
     def _require_publisher(self, actor: Actor, author_id: int | None) -> None:
         if actor.role == "admin":
             return
