@@ -81,7 +81,7 @@ def resolve() -> Any:
     handoffs: HandoffService = current_app.extensions["bokji.handoffs"]
     handoffs.record(who, "inbox_resolved", {"resolution": resolution.id, "question": question, "entry": entry_id})
     flash(f"'{question}' 묶음을 해결됨으로 표시했어요." + (f" 답이 되는 항목: {entry_id}" if entry_id else ""), "success")
-    kept = {k: v for k in ("days", "order") if (v := request.form.get(k, ""))}
+    kept: dict[str, Any] = {k: v for k in ("days", "order") if (v := request.form.get(k, ""))}
     return redirect(url_for("admin.admin_inbox.inbox", **kept), 303)
 
 
