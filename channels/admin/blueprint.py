@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, request
 
-from channels.admin import dashboard, faq_history, faq_pages, faq_workflow, imports, inbox, test_box
+from channels.admin import dashboard, documents_views, faq_history, faq_pages, faq_workflow, imports, inbox, test_box
 from channels.admin.page import local_time
 from channels.auth import roles_required
 from channels.auth.accounts import ROLE_LABELS
@@ -27,6 +27,7 @@ bp.register_blueprint(faq_history.bp)
 bp.register_blueprint(imports.bp)  # bulk import and export
 bp.register_blueprint(test_box.bp)  # what would the bot answer?
 bp.register_blueprint(inbox.bp)  # unanswered questions
+bp.register_blueprint(documents_views.bp)  # uploaded documents, their chunks and indexing status
 bp.add_app_template_filter(local_time, "local_time")
 
 EDITS_KNOWLEDGE = ("editor", "admin")

@@ -111,15 +111,19 @@ def document_payload(document: LongDocument, heading: str, text: str, index: int
     return chunk.model_dump(mode="json")
 
 
+def document_chunks(document: LongDocument) -> list[tuple[str, str, int, int | None]]:
+    """A document's chunks as they are indexed: (heading path with the title first, text, index, page)."""
+    planned: list[tuple[str, str, int, int | None]] = []
+    blocks = [Block(s.text, s.level, s.page) for s in document.sections]
+    for chunk in chunk_blocks(blocks, max_chars=CHUNK_CHARS):
+        headings = chunk.headings[1:] if chunk.headings[:1] == (document.title,) else chunk.headings
+        planned.append((" > ".join((document.title, *headings)), chunk.text, chunk.index, chunk.page))
+    return planned
+
+
 def document_records(documents: Sequence[LongDocument], embeddings: Embeddings) -> list[Record]:
     """Chunk documents (headings kept with their text) and embed every chunk as a passage."""
-    planned: list[tuple[LongDocument, str, str, int, int | None]] = []
-    for document in documents:
-        blocks = [Block(s.text, s.level, s.page) for s in document.sections]
-        for chunk in chunk_blocks(blocks, max_chars=CHUNK_CHARS):
-            headings = chunk.headings[1:] if chunk.headings[:1] == (document.title,) else chunk.headings
-            heading = " > ".join((document.title, *headings))
-            planned.append((document, heading, chunk.text, chunk.index, chunk.page))
+    planned = [(document, *chunk) for document in documents for chunk in document_chunks(document)]
     if not planned:
         return []
     vectors = as_matrix(embeddings, [f"{heading}\n{text}" for _, heading, text, _, _ in planned])
