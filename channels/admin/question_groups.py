@@ -3,7 +3,7 @@
 A question is normalized (``knowledge.korean.text.normalize``), its polite ending ("...할 수 있나요", "...해요")
 and the particles after a word ("기초연금은") are dropped, spaces and punctuation go, and what is left is
 compared by the Jaccard index of its character bigrams. "기초연금 얼마 받아요?" and "기초연금은 얼마나 받을 수
-있나요" share enough pairs (0.56); "기초연금 얼마" and "기초연금 신청" do not (0.43). Each group is held together
+있나요" share enough pairs (0.71); "기초연금 얼마" and "기초연금 신청" do not (0.43). Each group is held together
 by its first (newest) question: every member is close to it, so a resolution recorded with that question
 covers the whole group.
 """
@@ -143,5 +143,8 @@ def group_questions(asked: Iterable[A]) -> list[QuestionGroup[A]]:
 
 
 def covered_by(item: Asked, resolutions: Sequence[tuple[str, datetime]]) -> bool:
-    """Whether a resolution made after ``item`` was asked covers it (``resolutions``: question, resolved at)."""
-    return any(item.at <= at and same_question(item.question, question) for question, at in resolutions)
+    """Whether a resolution made after ``item`` was asked covers it (``resolutions``: question, resolved at).
+
+    Times are kept to the second: a question asked in the second of the click shows again (better seen twice than lost).
+    """
+    return any(item.at < at and same_question(item.question, question) for question, at in resolutions)
