@@ -123,7 +123,7 @@ def test_a_real_hwpx_keeps_its_headings_and_chunks_toggle(app: Flask, publisher:
     assert response.status_code == 303
     assert publisher.documents[doc_id][1] == {0} and first not in publisher.texts(doc_id)
     page = kim.page(f"/admin/documents/{doc_id}")
-    assert "사용 안 함" in page and "조각 1 사용으로 바꾸기" in page
+    assert "사용 안 함" in page and "조각 1 다시 쓰기" in page
     assert audit_actions(app)[-1] == (
         "document_chunk_toggle",
         {"entry": doc_id, "chunk": 0, "before": {"enabled": True}, "after": {"enabled": False}},
