@@ -55,8 +55,8 @@ def test_greeting_offers_quick_replies(stack: RunningStack) -> None:
 
 
 def test_quick_reply_payload_works_as_a_message(stack: RunningStack) -> None:
-    [message] = chat(stack, "t3b", "/request_human")
-    assert "상담원" in message["text"]
+    message, notice = chat(stack, "t3b", "/request_human")
+    assert "상담원" in message["text"] and notice["buttons"][0]["payload"] == "/cancel_handoff"
 
 
 def test_crisis_gets_helplines_first_and_an_urgent_handoff(stack: RunningStack) -> None:
@@ -64,13 +64,14 @@ def test_crisis_gets_helplines_first_and_an_urgent_handoff(stack: RunningStack) 
     first = messages[0]["text"]
     assert first.index("109") < first.index("129") < first.index("119")
     db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
-    rows = db.execute("SELECT reason, urgent FROM handoffs WHERE sender_id = 'web:t4' AND status = 'open'").fetchall()
+    rows = db.execute("SELECT reason, urgent FROM handoffs WHERE sender_id = 'web:t4' AND state = 'waiting'").fetchall()
     assert rows == [("crisis", 1)]
 
 
 def test_asking_for_a_human_queues_the_chat(stack: RunningStack) -> None:
-    [message] = chat(stack, "t5", "상담원이랑 직접 얘기하고 싶어요")
+    message, notice = chat(stack, "t5", "상담원이랑 직접 얘기하고 싶어요")
     assert "상담원" in message["text"] and "129" in message["text"]
+    assert "상담원 연결을 요청했어요" in notice["text"] or "상담 시간" in notice["text"] or "상담원이 없어요" in notice["text"]
     db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
     assert db.execute("SELECT count(*) FROM handoffs WHERE sender_id = 'web:t5'").fetchone() == (1,)
 
@@ -99,9 +100,7 @@ def test_unknown_welfare_question_is_honest_and_offers_a_way_forward(stack: Runn
     ],
 )
 def test_bad_input_gets_4xx_and_the_server_keeps_serving(stack: RunningStack, content: bytes) -> None:
-    response = httpx.post(
-        f"{stack.web}/api/v1/chat", content=content, headers={"content-type": "application/json"}, timeout=30
-    )
+    response = httpx.post(f"{stack.web}/api/v1/chat", content=content, headers={"content-type": "application/json"}, timeout=30)
     assert 400 <= response.status_code < 500
     assert response.json()["error"]["message"]
     assert chat(stack, "after-bad", "안녕하세요")

@@ -16,11 +16,11 @@ pytestmark = pytest.mark.integration
 
 def open_handoffs(stack: RunningStack, sender_id: str) -> list[tuple[str, int]]:
     db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
-    return db.execute("SELECT reason, urgent FROM handoffs WHERE sender_id = ? AND status = 'open'", (sender_id,)).fetchall()
+    return db.execute("SELECT reason, urgent FROM handoffs WHERE sender_id = ? AND state = 'waiting'", (sender_id,)).fetchall()
 
 
 def test_violence_on_the_web_gets_112_and_1366_first_and_an_urgent_handoff(stack: RunningStack) -> None:
-    [message] = chat(stack, "cr1", "남편이 술 먹고 때려요")
+    message, _notice = chat(stack, "cr1", "남편이 술 먹고 때려요")
     text = message["text"]
     assert text.index("112") < text.index("1366") < text.index("129")
     helplines = load_helplines()
@@ -32,7 +32,7 @@ def test_violence_on_the_web_gets_112_and_1366_first_and_an_urgent_handoff(stack
 def test_a_crisis_inside_the_eligibility_form_gets_the_lines_first_and_stops_the_form(stack: RunningStack) -> None:
     asked = "\n".join(m["text"] for m in chat(stack, "cr2", "기초연금 받을 수 있나요"))
     assert "몇 세" in asked, "the form asks for the age"
-    [message] = chat(stack, "cr2", "죽고싶어요")
+    message, _notice = chat(stack, "cr2", "죽고싶어요")
     assert message["text"].index("109") < message["text"].index("129") < message["text"].index("119")
     assert open_handoffs(stack, "web:cr2") == [("crisis", 1)]
     time.sleep(1)  # Rasa is told in the background; a citizen's next message comes seconds later
