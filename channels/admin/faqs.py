@@ -156,6 +156,8 @@ class FaqService:
     def save(self, actor: Actor, entry_id: str | None, data: dict[str, Any], lock_version: int | None) -> FaqDetail:
         """Save a new draft version (``entry_id`` None: a new entry, its id taken from ``data``)."""
         _require_editor(actor)
+        # Someone is editing: have the index ready before they publish (a no-op for fakes and once ready).
+        getattr(self.publisher, "warm_up_in_background", lambda: None)()
         fields = normalize({**data, "id": entry_id} if entry_id else data, date.today())
         problems = problems_of(fields)
         if problems:
