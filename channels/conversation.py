@@ -365,6 +365,13 @@ class Conversation:
             return None
         if view.state == "with_agent":
             return ChatReply(messages=())  # the agent sees the message live and answers it
+        if view.urgent:  # a crisis: the queue is not offered a way out, and the phone line comes first
+            line = self._helplines["welfare_call_center"]
+            return self._say(
+                sender_id,
+                "상담원 연결을 기다리고 있어요. 남기신 메시지는 상담원이 함께 봐요. "
+                f"기다리기 어려우시면 {line.name}({line.number}, {line.hours})로 바로 전화해 주세요.",
+            )
         return self._say(
             sender_id,
             "상담원 연결을 기다리고 있어요. 남기신 메시지는 상담원이 함께 봐요.",

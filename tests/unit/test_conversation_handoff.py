@@ -135,3 +135,12 @@ def test_off_duty_a_kakao_citizen_is_told_how_the_answer_will_reach_them(app: Fl
     reply = app.extensions["bokji.conversation"].handle("kakao:user-1", "/request_human")
     notice = reply.messages[-1].text
     assert "상담 시간" in notice and "다음에 메시지를 보내실 때" in notice and "129" in notice
+
+
+def test_while_an_urgent_chat_waits_the_citizen_is_pointed_to_the_phone_not_out_of_the_queue(
+    app: Flask, client: FlaskClient
+) -> None:
+    handoffs(app).request("web:u8", "crisis", urgent=True)
+    [waiting] = say(client, "u8", "언제 와요?")
+    assert "129" in waiting["text"] and waiting["buttons"] == []
+    assert handoffs(app).active("web:u8") is not None
