@@ -680,6 +680,10 @@
   });
   resetButton.addEventListener("click", () => {
     if (busy) { announce(TEXT.busy); return; }
+    // Nobody should keep waiting for a conversation that has left the screen (a shared computer's next person).
+    if (chatState === "waiting") {
+      request("POST", "api/v1/widget/chat", { session_id: session, text: "/cancel_handoff", label: "대기 취소" }).catch(() => null);
+    }
     session = newSessionId();
     store.set("session", session);
     log.textContent = "";
