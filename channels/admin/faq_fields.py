@@ -43,7 +43,7 @@ def normalize(data: dict[str, Any], today: date) -> dict[str, Any]:
     if isinstance(alternatives, str):
         alternatives = alternatives.splitlines()
     out["alternatives"] = [str(a).strip() for a in alternatives or [] if str(a).strip()]
-    source = data.get("source") if isinstance(data.get("source"), dict) else {}
+    source: dict[str, Any] = data["source"] if isinstance(data.get("source"), dict) else {}
     title = data.get("source_title", source.get("title", ""))
     url = data.get("source_url", source.get("url", ""))
     out["source"] = {"title": str(title or "").strip(), "url": str(url or "").strip()}

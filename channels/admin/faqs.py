@@ -9,6 +9,7 @@ Publishing runs inside the database transaction: if the index write fails, nothi
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -70,7 +71,7 @@ class FaqService:
         edited_by: int | None = None,
         program: str = "",
         today: date | None = None,
-    ) -> list[FaqRow]:
+    ) -> builtins.list[FaqRow]:
         """Entries matching every filter given, newest change first (``expiry``: "expiring" | "expired")."""
         today = today or date.today()
         rows = []
@@ -95,27 +96,28 @@ class FaqService:
             rows.append(row)
         return sorted(rows, key=lambda r: (r.updated_at, r.id), reverse=True)
 
-    def categories(self) -> list[str]:
+    def categories(self) -> builtins.list[str]:
         """Categories in use (for the list's filter)."""
         return sorted({data.get("category", "") for _, data in self._rows_with_data()} - {""})
 
-    def tenants(self) -> list[str]:
+    def tenants(self) -> builtins.list[str]:
         """Tenants in use (for the list's filter)."""
         return sorted({data.get("tenant", "") for _, data in self._rows_with_data()} - {""})
 
     def get(self, entry_id: str) -> FaqDetail:
         """The entry's latest text, what is live, and its history."""
+        getattr(self.publisher, "warm_up_in_background", lambda: None)()  # an approve may follow
         with self.database.session() as session:
             record = self._record(session, entry_id)
             return self._detail(session, record)
 
-    def versions(self, entry_id: str) -> list[VersionRow]:
+    def versions(self, entry_id: str) -> builtins.list[VersionRow]:
         """Every saved version, newest first."""
         with self.database.session() as session:
             self._record(session, entry_id)
             return self._version_rows(session, entry_id)
 
-    def diff(self, entry_id: str, a: int, b: int) -> list[FieldDiff]:
+    def diff(self, entry_id: str, a: int, b: int) -> builtins.list[FieldDiff]:
         """Field by field, version ``a`` (before) against ``b`` (after), with Korean labels."""
         with self.database.session() as session:
             before = json.loads(self._version(session, entry_id, a).data)
@@ -128,10 +130,10 @@ class FaqService:
 
     def reminders(self, today: date) -> Reminders:
         """Entries to re-check (unpublished ones are left out): see :mod:`channels.admin.faq_reminders`."""
-        buckets: dict[str, list[FaqRow]] = {
+        buckets: dict[str, builtins.list[FaqRow]] = {
             k: [] for k in ("earlier_year", "expired", "expiring", "needs_review", "yearly_figures")
         }
-        reasons: dict[str, list[str]] = {}
+        reasons: dict[str, builtins.list[str]] = {}
         for row, data in sorted(self._rows_with_data(), key=lambda pair: pair[0].id):
             if row.status == "unpublished":
                 continue
@@ -141,7 +143,7 @@ class FaqService:
                 reasons.setdefault(row.id, []).append(text)
         return Reminders(**buckets, reasons=reasons)
 
-    def export(self, *, latest: bool = False) -> list[FaqEntry]:
+    def export(self, *, latest: bool = False) -> builtins.list[FaqEntry]:
         """The published entries as FaqEntry, by id (``latest``: every entry's latest text instead)."""
         with self.database.session() as session:
             records = session.scalars(select(FaqRecord).order_by(FaqRecord.id)).all()
@@ -290,9 +292,9 @@ class FaqService:
         if dupes:
             raise FaqValidationError([("id", f"같은 아이디가 두 번 이상 나옵니다: {', '.join(dupes)}")])
         result = ImportResult()
-        changes: list[dict[str, Any]] = []
+        changes: builtins.list[dict[str, Any]] = []
         with self.database.session() as session:
-            to_publish: list[FaqEntry] = []
+            to_publish: builtins.list[FaqEntry] = []
             touched = self._staff_touched(session) if from_files else set()
             for entry in entries:
                 data = as_data(entry)
@@ -330,7 +332,7 @@ class FaqService:
             self.audit(actor, "faq_import", {**change, "published": publish})
         return result
 
-    def prune_imported(self, keep: Sequence[str]) -> list[str]:
+    def prune_imported(self, keep: Sequence[str]) -> builtins.list[str]:
         """Unpublish entries that only ever came from files (no staff edit) and are no longer in ``keep``.
 
         Entries anyone created or edited in the admin are never touched: the database, not the files, owns them.
@@ -352,7 +354,7 @@ class FaqService:
                                                "after": {"status": "unpublished"}})  # fmt: skip
         return [r.id for r in gone]
 
-    def published_ids(self) -> list[str]:
+    def published_ids(self) -> builtins.list[str]:
         """Ids of the entries answering citizens now."""
         with self.database.session() as session:
             return list(session.scalars(select(FaqRecord.id).where(FaqRecord.published_version.is_not(None))).all())
@@ -436,7 +438,7 @@ class FaqService:
             return SYSTEM
         return session.scalar(select(StaffUser.display_name).where(StaffUser.id == user_id)) or SYSTEM
 
-    def _version_rows(self, session: Session, entry_id: str) -> list[VersionRow]:
+    def _version_rows(self, session: Session, entry_id: str) -> builtins.list[VersionRow]:
         versions = session.scalars(
             select(FaqVersion).where(FaqVersion.entry_id == entry_id).order_by(FaqVersion.version.desc())
         ).all()
@@ -454,7 +456,7 @@ class FaqService:
                          latest_version=record.latest_version, published=self._published_data(session, record),
                          versions=self._version_rows(session, record.id))  # fmt: skip
 
-    def _rows_with_data(self) -> list[tuple[FaqRow, dict[str, Any]]]:
+    def _rows_with_data(self) -> builtins.list[tuple[FaqRow, dict[str, Any]]]:
         with self.database.session() as session:
             found = session.execute(
                 select(FaqRecord, FaqVersion, StaffUser.display_name)
