@@ -18,10 +18,12 @@ from channels.admin.faq_table import FIELD_LABELS, IMPORT_SUFFIXES, MAX_ROWS, Ta
 from channels.admin.faq_types import FaqError
 from channels.admin.page import actor, faqs, may_publish, problem, render
 from channels.admin.pending_imports import PendingImports
+from channels.auth.guard import signed_in
 from knowledge.domain.faq import FaqEntry
 
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TOO_LARGE = f"파일이 너무 커요. {IMPORT_MAX_BYTES // (1024 * 1024)}MB까지 올릴 수 있어요. 파일을 나누어 올려 주세요."
 
 bp = Blueprint("admin_import", __name__)
 
@@ -31,6 +33,15 @@ def _allow_uploads(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """An FAQ file may be larger than the app's JSON limit; this runs before every size check (Flask 3.1 per-request limit)."""
     if endpoint == "admin.admin_import.upload":
         request.max_content_length = IMPORT_MAX_BYTES
+
+
+@bp.errorhandler(413)
+def _too_large(error: Exception) -> tuple[str, int]:
+    """An oversized upload gets the import page with a Korean reason (the guard refuses it before sign-in is checked)."""
+    who = signed_in()
+    if who is None or who.role not in ("editor", "admin"):
+        return TOO_LARGE, 413
+    return _form_page(413, TOO_LARGE)
 
 
 def pending() -> PendingImports:
@@ -53,7 +64,7 @@ def upload() -> tuple[str, int]:
         return _form_page(400, "가져올 파일을 골라 주세요.")
     data = upload.read(IMPORT_MAX_BYTES + 1)
     if len(data) > IMPORT_MAX_BYTES:
-        return _form_page(413, f"파일이 너무 커요. {IMPORT_MAX_BYTES // (1024 * 1024)}MB까지 올릴 수 있어요.")
+        return _form_page(413, TOO_LARGE)
     name = Path(upload.filename).name
     try:
         report = read_table(name, data)

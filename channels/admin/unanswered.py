@@ -27,9 +27,9 @@ from channels.store.models import Feedback, Handoff, InboxResolution, Turn, utcn
 
 REASON_LABELS = {
     "none": "답을 찾지 못함",
-    "disliked": "👎 평가",
+    "disliked": "도움 안 됨(👎)",
     "handoff_unanswered": "답을 못 해 상담 연결",
-    "handoff_disliked": "👎 뒤 같은 질문으로 상담 연결",
+    "handoff_disliked": "도움 안 됨(👎) 뒤 같은 질문으로 상담 연결",
 }
 HANDOFF_REASONS = ("unanswered", "disliked")
 

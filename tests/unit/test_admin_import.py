@@ -207,7 +207,7 @@ def test_guards_no_file_oversized_csrf_roles(app: Flask) -> None:
     missing = lee.client.post("/admin/import", data={"csrf_token": lee.token}, content_type="multipart/form-data")
     assert missing.status_code == 400 and "파일을 골라 주세요" in missing.get_data(as_text=True)
     oversized = upload(lee, b"x" * (5 * 1024 * 1024 + 10), "faq.csv")
-    assert oversized.status_code == 413
+    assert oversized.status_code == 413 and "5MB까지 올릴 수 있어요" in oversized.get_data(as_text=True)
     big_but_allowed = upload(lee, workbook([good_row(n) for n in range(1, 400)]))  # ~20 KB: over the app's JSON limit
     assert big_but_allowed.status_code == 200
     no_csrf = lee.client.post(
@@ -216,6 +216,8 @@ def test_guards_no_file_oversized_csrf_roles(app: Flask) -> None:
     assert no_csrf.status_code == 400
     assert Staff(app, "jung").get("/admin/import").status_code == 403
     assert Staff(app, "jung").get("/admin/export.xlsx").status_code == 403
+    stranger = app.test_client().post("/admin/import", data={"file": (io.BytesIO(b"x" * (6 * 1024 * 1024)), "faq.csv")})
+    assert stranger.status_code == 413 and "<html" not in stranger.get_data(as_text=True)
     anonymous = app.test_client().get("/admin/export.yaml")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     assert entry_ids(app) == {ENTRY}

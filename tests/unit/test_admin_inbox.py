@@ -82,7 +82,11 @@ def test_unanswered_disliked_and_handed_off_questions_are_grouped_with_counts_ne
     html = Staff(app, "lee").page("/admin/inbox")
     assert groups_on(html) == ["기초연금 얼마 받아요", "[전화번호] 화성 이주 지원금 받을 수 있어요?"]
     pension, mars = html.split('<h3 id="group-')[1:]
-    assert "<strong>2번</strong>" in pension and "👎 평가 1" in pension and "👎 뒤 같은 질문으로 상담 연결 1" in pension
+    assert (
+        "<strong>2번</strong>" in pension
+        and "도움 안 됨(👎) 1" in pension
+        and "도움 안 됨(👎) 뒤 같은 질문으로 상담 연결 1" in pension
+    )
     assert "<strong>3번</strong>" in mars and "답을 찾지 못함 3" in mars and "답을 못 해 상담 연결 1" in mars
     assert "010-1234-5678" not in html  # masked when it was recorded
     assert "죽고 싶어요" not in html and "아동수당" not in html
