@@ -21,6 +21,7 @@ from knowledge.korean.analyzer import KiwiAnalyzer, load_user_dict
 from knowledge.retrieval.embeddings import E5Embeddings
 from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import KnowledgeSettings, LlmSettings, RetrievalSettings
+from tests.unit.fakes import RecordingPublisher
 from tests.unit.ollama_fake import FakeOllama
 
 # A slice of the real seed corpus: neighbours that a weak ranker would confuse.
@@ -109,8 +110,11 @@ def ollama() -> Iterator[FakeOllama]:
 
 @pytest.fixture
 def app(tmp_path: Path, rasa: Any) -> Flask:
-    """The web app on a fresh data folder, talking to the test module's ``rasa`` stand-in."""
-    return create_app(AppSettings(data_dir=tmp_path), engine=rasa)
+    """The web app on a fresh data folder, talking to the test module's ``rasa`` stand-in.
+
+    The knowledge admin's publisher is a recording stand-in: no unit test may write into the real index.
+    """
+    return create_app(AppSettings(data_dir=tmp_path), engine=rasa, publisher=RecordingPublisher())  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -63,3 +63,28 @@ class ScriptedChat(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any) -> ChatResult:
         return generate_from_stream(self._stream(messages, stop, **kwargs))
+
+
+class RecordingPublisher:
+    """Stands in for the knowledge admin's publisher: records what would reach the search index (never the real one)."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, Any] = {}
+        self.documents: dict[str, Any] = {}
+
+    def publish(self, entries: list[Any]) -> None:
+        self.live.update({entry.id: entry for entry in entries})
+
+    def unpublish(self, entry_ids: list[str]) -> None:
+        for entry_id in entry_ids:
+            self.live.pop(entry_id, None)
+
+    def publish_document(self, document: Any, disabled_chunks: set[int]) -> int:
+        self.documents[document.id] = document
+        return len(document.sections)
+
+    def remove_document(self, doc_id: str) -> None:
+        self.documents.pop(doc_id, None)
+
+    def warm_up_in_background(self) -> None:
+        """Nothing to load."""
