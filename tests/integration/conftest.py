@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -35,9 +36,16 @@ def _port_free(port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    if not (ROOT / "bot" / "models" / "bokji.tar.gz").exists():
-        pytest.fail("no trained Rasa model: run `make setup` first")
+    if not (ROOT / "bot" / "models" / "bokji.tar.gz").exists() or not (ROOT / "var" / "knowledge.sqlite3").exists():
+        pytest.fail("no trained Rasa model or knowledge index: run `make setup` first")
     data_dir = tmp_path_factory.mktemp("data")
+    # The stack answers from a copy of the knowledge index: tests that publish through the admin change the
+    # copy, never the index `make setup` built.
+    store = data_dir / "knowledge.sqlite3"
+    source = sqlite3.connect(f"file:{ROOT / 'var' / 'knowledge.sqlite3'}?mode=ro", uri=True)
+    with sqlite3.connect(store) as copy:
+        source.backup(copy)
+    source.close()
     # These tests check what the stack does with a model answer (streaming, grounding, transcripts), not how
     # fast the CPU is: a slow build box (24 prompt tokens/s on one thread measured on one) misses the 15 s
     # default deadline before the first token. The deadline, and the waits that must exceed it, are raised
@@ -45,6 +53,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     env = dict(
         os.environ,
         BOKJI_DATA_DIR=str(data_dir),
+        BOKJI_KNOWLEDGE__STORE__PATH=str(store),
         PYTHONUNBUFFERED="1",
         BOKJI_KNOWLEDGE__LLM__TIMEOUT_S="45",
         BOKJI_RASA_TIMEOUT_S="70",
