@@ -38,6 +38,21 @@ ACTION_LABELS = {
     "user_disabled": "계정 사용 중지",
     "user_enabled": "계정 다시 사용",
     "password_reset": "비밀번호 재설정",
+    "faq_create": "FAQ 새로 만듦",
+    "faq_save": "FAQ 저장",
+    "faq_conflict": "FAQ 편집 충돌(따로 보관)",
+    "faq_submit": "FAQ 검토 요청",
+    "faq_approve": "FAQ 승인·게시",
+    "faq_reject": "FAQ 반려",
+    "faq_unpublish": "FAQ 게시 중단",
+    "faq_rollback": "FAQ 이전 버전으로 되돌림",
+    "faq_import": "FAQ 가져오기",
+    "document_upload": "문서 올림",
+    "document_replace": "문서 새 판으로 바꿈",
+    "document_chunk_toggle": "문서 조각 사용 여부 바꿈",
+    "document_disable": "문서 사용 중지",
+    "document_enable": "문서 다시 사용",
+    "inbox_resolved": "미답변 질문 해결",
 }
 
 
