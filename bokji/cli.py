@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ingest = sub.add_parser(
         "ingest",
-        help="ingest knowledge: FAQ files (YAML, CSV, XLSX, Markdown) and documents (PDF, DOCX, HWPX);"
+        help="ingest knowledge: FAQ files (YAML, CSV, XLSX, Markdown) and documents (PDF, DOCX, HWPX, HWP);"
         " a file or a folder, default the seed FAQs",
     )
     ingest.add_argument("path", nargs="?", type=Path)
