@@ -13,7 +13,18 @@ from knowledge.korean.text import normalize
 _SINO_DIGITS = {"영": 0, "공": 0, "일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
 _SINO_SMALL = {"십": 10, "백": 100, "천": 1000}
 _SINO_BIG = {"만": 10_000, "억": 100_000_000}
-_NATIVE_TENS = {"열": 10, "스물": 20, "스무": 20, "서른": 30, "마흔": 40, "쉰": 50, "예순": 60, "일흔": 70, "여든": 80, "아흔": 90}
+_NATIVE_TENS = {
+    "열": 10,
+    "스물": 20,
+    "스무": 20,
+    "서른": 30,
+    "마흔": 40,
+    "쉰": 50,
+    "예순": 60,
+    "일흔": 70,
+    "여든": 80,
+    "아흔": 90,
+}
 _NATIVE_ONES = {
     "하나": 1, "한": 1, "둘": 2, "두": 2, "셋": 3, "세": 3, "석": 3, "넷": 4, "네": 4, "넉": 4,
     "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9,
@@ -63,6 +74,9 @@ def _number_at(text: str) -> tuple[float, str] | None:
     text = normalize(text).replace(" ", "")
     digits = _DIGITS.search(text)
     sino = _SINO_RUN.search(text)
+    # A lone "이" or "사" is usually a particle or a word ("이제 66세"), not a number: skip it.
+    while sino and len(sino.group()) == 1 and sino.group() in "이사오구일":
+        sino = _SINO_RUN.search(text, sino.end())
     if digits and (not sino or digits.start() <= sino.start()):
         raw = digits.group().replace(",", "")
         try:
@@ -84,8 +98,7 @@ def _number_at(text: str) -> tuple[float, str] | None:
         return value, rest
     if sino:
         value_int = _sino(sino.group())
-        # A lone "이" or "사" is usually a particle or a word, not a number.
-        if value_int is not None and not (len(sino.group()) == 1 and sino.group() in "이사오구일"):
+        if value_int is not None:
             return float(value_int), text[sino.end() :]
     for start in range(len(text)):
         native = _native(text[start:])
@@ -175,7 +188,18 @@ def parse_household_type(text: str) -> str | None:
     return None
 
 
-_DIGIT_HAS_FINAL = {"0": True, "1": True, "2": False, "3": True, "4": False, "5": False, "6": True, "7": True, "8": True, "9": False}
+_DIGIT_HAS_FINAL = {
+    "0": True,
+    "1": True,
+    "2": False,
+    "3": True,
+    "4": False,
+    "5": False,
+    "6": True,
+    "7": True,
+    "8": True,
+    "9": False,
+}
 
 
 def particle(word: str, with_final: str, without_final: str) -> str:
