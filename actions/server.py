@@ -19,6 +19,7 @@ from actions.eligibility import (
     ValidateEligibilityForm,
 )
 from actions.explain import add_explain_route
+from actions.guard import add_guard
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
 from actions.settings import ActionServerSettings
 from actions.streams import AnswerStreams, add_stream_route
@@ -50,6 +51,7 @@ def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sani
     for action in build_actions(service, streams):
         executor.register_action(action)
     app = create_app(executor)
+    add_guard(app, settings.actions_token.get_secret_value())  # the shared secret; errors without their text
     add_stream_route(app, streams, settings.stream_idle_timeout_s)
     add_assist_route(app, service)
     add_explain_route(app, service)  # the knowledge admin's "what would the bot answer?"
@@ -60,6 +62,11 @@ def main() -> None:
     """Run the action server in one process (models load once; Kiwi must never cross a fork)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s actions %(levelname)s %(message)s")
     settings = ActionServerSettings()
+    if not settings.actions_token.get_secret_value():
+        raise SystemExit(
+            "BOKJI_ACTIONS_TOKEN is empty: the action server runs actions for anyone who reaches it. "
+            "Set the same secret here and for Rasa and the web app (`bokji run` makes one for you)."
+        )
     service = build_service(settings.knowledge)
     count = service.store.count()
     if count == 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from knowledge.settings import ProcessSettings
 
@@ -12,6 +12,10 @@ class ActionServerSettings(ProcessSettings):
 
     actions_host: str = Field("127.0.0.1", description="Interface the action server listens on")
     actions_port: int = Field(5055, ge=1, le=65535, description="Port Rasa calls (action_endpoint)")
+    actions_token: SecretStr = Field(
+        SecretStr(""),
+        description="Shared secret Rasa and the web app send (X-Bokji-Actions-Token); required, `bokji run` makes one",
+    )
     stream_keep_s: float = Field(120.0, gt=0, description="How long a finished streamed answer stays readable by the web app")
     stream_max_open: int = Field(
         32, ge=1, description="Answers streamed at once; beyond this a channel gets the whole answer at the end of the turn"

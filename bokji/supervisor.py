@@ -6,6 +6,7 @@ Used by ``make run`` and by the integration tests, so both run the stack the sam
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -41,8 +42,17 @@ def _ready_rasa(response: httpx.Response) -> bool:
     return response.is_success and bool(response.json().get("model_file"))
 
 
-def default_services(host: str, ports: tuple[int, int, int] = (5005, 5055, 8000)) -> list[Service]:
-    """The three processes with their commands, as `make run` starts them."""
+# The secrets that keep Rasa's HTTP API and the action server closed to anyone but the stack itself.
+SECRETS = ("BOKJI_RASA_TOKEN", "BOKJI_ACTIONS_TOKEN")
+
+
+def with_secrets(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with a random value for each secret it lacks (a new one per `bokji run` unless set by the operator)."""
+    return {**env, **{name: env.get(name) or secrets.token_urlsafe(32) for name in SECRETS}}
+
+
+def default_services(host: str, ports: tuple[int, int, int] = (5005, 5055, 8000), rasa_token: str = "") -> list[Service]:
+    """The three processes with their commands, as `make run` starts them (Rasa's API needs ``rasa_token``)."""
     rasa_port, actions_port, web_port = ports
     rasa_bin = os.environ.get("BOKJI_RASA_BIN", str(ROOT / ".venv-rasa" / "bin" / "rasa"))
     python = os.environ.get("BOKJI_PYTHON", str(ROOT / ".venv" / "bin" / "python"))
@@ -59,6 +69,7 @@ def default_services(host: str, ports: tuple[int, int, int] = (5005, 5055, 8000)
                 rasa_bin,
                 "run",
                 "--enable-api",
+                *(["--auth-token", rasa_token] if rasa_token else []),
                 "--interface",
                 host,
                 "--port",
@@ -99,7 +110,7 @@ def stack_env(host: str, ports: tuple[int, int, int], data_dir: Path | None = No
     )
     if data_dir is not None:
         env["BOKJI_DATA_DIR"] = str(data_dir)
-    return env
+    return with_secrets(env)
 
 
 class StackError(RuntimeError):
@@ -119,9 +130,9 @@ class Stack:
     ) -> None:
         """Describe the stack; nothing starts until :meth:`start`."""
         self.host = host
-        self.services = default_services(host, ports)
+        self.env = with_secrets(env or stack_env(host, ports))
+        self.services = default_services(host, ports, self.env["BOKJI_RASA_TOKEN"])
         self.log_dir = log_dir
-        self.env = env or stack_env(host, ports)
         self._say = say
 
     def url(self, name: str) -> str:
@@ -159,7 +170,8 @@ class Stack:
             if time.monotonic() > deadline:
                 raise StackError(f"port {service.port} ({service.name}) is still in use after stopping it")
             time.sleep(0.2)
-        self._launch(service, env or self.env)
+        env = {**env, **{name: self.env[name] for name in SECRETS if not env.get(name)}} if env else self.env
+        self._launch(service, env)  # the stack's secrets, or Rasa and the actions could no longer talk
         self._wait(service, deadline)
         self._say(f"{service.name} is up again: {self.url(service.name)}")
 
@@ -180,7 +192,9 @@ class Stack:
         while time.monotonic() < deadline:
             self.check()
             try:
-                response = httpx.get(url, timeout=2)
+                # Rasa's /status is behind its auth token; the other health routes are open.
+                params = {"token": self.env["BOKJI_RASA_TOKEN"]} if service.name == "rasa" else None
+                response = httpx.get(url, params=params, timeout=2)
                 ready = (
                     _ready_rasa(response)
                     if service.name == "rasa"

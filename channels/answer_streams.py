@@ -27,9 +27,13 @@ class AnswerStreamSource(Protocol):
 class ActionServerStreams:
     """The action server's ``/streams/<id>`` endpoint."""
 
-    def __init__(self, base_url: str, timeout_s: float) -> None:
-        """Create the pooled HTTP client (no request is made here); ``timeout_s`` bounds the wait for each line."""
-        self._http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s, connect=3.0))
+    def __init__(self, base_url: str, timeout_s: float, token: str = "") -> None:
+        """Create the pooled HTTP client (no request is made here); ``timeout_s`` bounds the wait for each line.
+
+        ``token`` is the action server's shared secret, sent in the X-Bokji-Actions-Token header.
+        """
+        headers = {"X-Bokji-Actions-Token": token} if token else None
+        self._http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s, connect=3.0), headers=headers)
 
     def events(self, stream_id: str) -> Iterator[dict[str, Any]]:
         """Yield each event as its line arrives.

@@ -43,7 +43,9 @@ def create_app(
     transcripts.close_abandoned_streams(STREAM_ABANDONED)
     engine = engine or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
     if settings.widget.streaming and streams is None:
-        streams = ActionServerStreams(settings.actions_url, settings.widget.stream_timeout_s)
+        streams = ActionServerStreams(
+            settings.actions_url, settings.widget.stream_timeout_s, settings.actions_token.get_secret_value()
+        )
     conversation = Conversation(
         engine,
         transcripts,

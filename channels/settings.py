@@ -112,6 +112,37 @@ class ConsoleSettings(BaseModel):
     lockout_minutes: float = Field(15.0, gt=0, description="How long a locked account stays locked")
 
 
+class RateLimitSettings(BaseModel):
+    """Rate limits and budgets (channels/rate_limits.py); a crisis message is never refused."""
+
+    enabled: bool = Field(True, description="Apply the limits below (off only for load tests)")
+    storage_uri: str = Field(
+        "memory://",
+        description="Where counts live: memory:// (one process) or redis://host:6379 when several web processes share them",
+    )
+    per_client: str = Field(
+        "300/minute", description="Requests to the citizen endpoints (/api/v1/*) per client address; generous: offices share one"
+    )
+    per_session: str = Field(
+        "20/minute", description="Messages per conversation (widget session or KakaoTalk user) on the chat endpoints"
+    )
+    session_chars: str = Field(
+        "6000/minute",
+        description="Analysis budget: characters per conversation, so floods of maximal messages wait their turn",
+    )
+    login: str = Field("10/minute", description="Sign-in attempts per client address (on top of the account lockout)")
+    handoffs: str = Field(
+        "10/hour",
+        description="New requests for a person per client address, so the queue cannot be flooded (crisis: never limited)",
+    )
+    proxy_hops: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="Reverse proxies in front that append to X-Forwarded-For; 0: the connecting address is the client's",
+    )
+
+
 class AdminSettings(BaseModel):
     """The knowledge admin (/admin): who may publish FAQ changes."""
 
@@ -134,6 +165,12 @@ class AppSettings(ProcessSettings):
     )
     rasa_url: str = Field("http://127.0.0.1:5005", description="Rasa server (REST webhook)")
     actions_url: str = Field("http://127.0.0.1:5055", description="Action server: health checks and streamed answers")
+    rasa_token: SecretStr = Field(
+        SecretStr(""), description="Rasa's --auth-token, sent on the tracker read (the one HTTP-API call); `bokji run` makes one"
+    )
+    actions_token: SecretStr = Field(
+        SecretStr(""), description="The action server's shared secret (X-Bokji-Actions-Token header); `bokji run` makes one"
+    )
     rasa_timeout_s: float = Field(20.0, gt=0, description="How long to wait for Rasa's reply")
     max_text_chars: int = Field(1000, ge=1, description="Longest message a citizen may send")
     max_body_bytes: int = Field(16 * 1024, ge=1024, description="Largest request body accepted")
@@ -146,6 +183,7 @@ class AppSettings(ProcessSettings):
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
     def database(self) -> str:
         """The staff database URL (SQLite file in ``data_dir`` unless ``BOKJI_DATABASE_URL`` is set)."""

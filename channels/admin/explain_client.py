@@ -6,6 +6,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from channels.assist.client import ACTIONS_TOKEN_HEADER
+
 
 class ExplainUnavailableError(RuntimeError):
     """The action server did not answer (in time, or with what was expected)."""
@@ -22,13 +24,17 @@ class AnswerExplainer(Protocol):
 class ExplainClient:
     """The action server's ``POST /assist/explain`` over a pooled HTTP client."""
 
-    def __init__(self, actions_url: str, timeout_s: float = 8.0, transport: httpx.BaseTransport | None = None) -> None:
-        """Create the client (no request is made here); ``transport`` replaces the network (tests).
+    def __init__(
+        self, actions_url: str, timeout_s: float = 8.0, transport: httpx.BaseTransport | None = None, *, token: str = ""
+    ) -> None:
+        """Create the client (no request is made here); ``token`` is the action server's shared secret.
 
         The wait is short but covers a cold start of the embedding model on the first question after a restart.
+        ``transport`` replaces the network (tests).
         """
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
-        self._http = httpx.Client(base_url=actions_url, timeout=timeout, transport=transport)
+        headers = {ACTIONS_TOKEN_HEADER: token} if token else None
+        self._http = httpx.Client(base_url=actions_url, timeout=timeout, transport=transport, headers=headers)
 
     def explain(self, question: str) -> dict[str, Any]:
         """The action server's explanation.

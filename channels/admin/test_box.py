@@ -50,7 +50,8 @@ bp = Blueprint("admin_test", __name__)
 def _wire(state: BlueprintSetupState) -> None:
     """One HTTP client per app and the log of tests (tests put fakes in ``app.extensions`` first)."""
     settings = state.app.extensions["bokji.settings"]
-    state.app.extensions.setdefault("bokji.explain", ExplainClient(settings.actions_url))
+    client = ExplainClient(settings.actions_url, token=settings.actions_token.get_secret_value())
+    state.app.extensions.setdefault("bokji.explain", client)
     state.app.extensions.setdefault("bokji.question_tests", QuestionLog(state.app.extensions["bokji.database"]))
 
 

@@ -36,7 +36,13 @@ bp = Blueprint("assist", __name__, url_prefix="/console/api")
 def _wire(state: BlueprintSetupState) -> None:
     """One HTTP client per app and the 2026 criteria, in ``app.extensions`` (tests put fakes there)."""
     settings: AppSettings = state.app.extensions["bokji.settings"]
-    state.app.extensions.setdefault("bokji.assist", AssistClient(settings.actions_url, settings.rasa_url))
+    client = AssistClient(
+        settings.actions_url,
+        settings.rasa_url,
+        actions_token=settings.actions_token.get_secret_value(),
+        rasa_token=settings.rasa_token.get_secret_value(),
+    )
+    state.app.extensions.setdefault("bokji.assist", client)
     state.app.extensions.setdefault("bokji.criteria", Criteria.load())
 
 

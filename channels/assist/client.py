@@ -7,6 +7,9 @@ from urllib.parse import quote
 
 import httpx
 
+# The action server refuses requests without its shared secret in this header (actions/guard.py).
+ACTIONS_TOKEN_HEADER = "X-Bokji-Actions-Token"
+
 
 class AssistUnavailableError(RuntimeError):
     """The action server or Rasa did not answer (in time, or with what was expected)."""
@@ -28,15 +31,25 @@ class AssistClient:
     """The action server's ``POST /assist/suggestions`` and Rasa's ``GET /conversations/<id>/tracker`` (``--enable-api``)."""
 
     def __init__(
-        self, actions_url: str, rasa_url: str, timeout_s: float = 3.0, transport: httpx.BaseTransport | None = None
+        self,
+        actions_url: str,
+        rasa_url: str,
+        timeout_s: float = 3.0,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        actions_token: str = "",
+        rasa_token: str = "",
     ) -> None:
         """Create the pooled HTTP clients (no request is made here); an agent waits at most ``timeout_s`` per service.
 
-        ``transport`` replaces the network (tests).
+        The action server's secret goes in its header, Rasa's auth token in the ``token`` query parameter (the
+        only way Rasa 3.6 reads it). ``transport`` replaces the network (tests).
         """
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
-        self._actions = httpx.Client(base_url=actions_url, timeout=timeout, transport=transport)
-        self._rasa = httpx.Client(base_url=rasa_url, timeout=timeout, transport=transport)
+        headers = {ACTIONS_TOKEN_HEADER: actions_token} if actions_token else None
+        params = {"token": rasa_token} if rasa_token else None
+        self._actions = httpx.Client(base_url=actions_url, timeout=timeout, transport=transport, headers=headers)
+        self._rasa = httpx.Client(base_url=rasa_url, timeout=timeout, transport=transport, params=params)
 
     def suggestions(self, text: str, limit: int) -> list[dict[str, Any]]:
         """Suggested replies with their sources.
@@ -65,7 +78,9 @@ class AssistClient:
             response.raise_for_status()
             data = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise AssistUnavailableError(f"{method} {path.split('/')[1]} failed: {exc}") from exc
+            # The exception's text would hold the URL, and with it Rasa's token: name the service and status only.
+            status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else type(exc).__name__
+            raise AssistUnavailableError(f"{method} {path.split('/')[1]} failed: {status}") from exc
         if not isinstance(data, dict):
             raise AssistUnavailableError(f"{method} {path.split('/')[1]} answered {type(data).__name__}, expected an object")
         return data
