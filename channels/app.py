@@ -12,6 +12,7 @@ from channels.auth import init_auth
 from channels.conversation import STREAM_ABANDONED, Conversation
 from channels.handoff import HandoffService
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
+from channels.privacy import CitizenData, RasaTrackers, SenderIds
 from channels.rasa_client import DialogueEngine, RasaClient
 from channels.settings import AppSettings
 from channels.store.database import Database
@@ -63,7 +64,18 @@ def create_app(
     publisher = publisher or Publisher.from_settings(settings.knowledge)
     app.extensions["bokji.publisher"] = publisher
     app.extensions["bokji.faqs"] = FaqService(database, publisher, settings.admin, handoffs.record)
-    app.extensions["bokji.kakao"] = KakaoDelivery(conversation, settings.kakao, callback_poster)
+    # Kakao users are filed under a keyed hash of their botUserKey, never the key itself (channels/privacy/).
+    sender_ids = SenderIds.from_settings(settings.privacy, settings.data_dir)
+    kakao_delivery = KakaoDelivery(conversation, settings.kakao, callback_poster, sender_ids=sender_ids)
+    app.extensions["bokji.kakao"] = kakao_delivery
+    # One citizen's conversation exported or erased on request; Rasa's tracker of it is emptied too (a real Rasa only).
+    rasa_token = getattr(settings, "rasa_token", None)  # Rasa's --auth-token, when the settings carry one
+    trackers = (
+        RasaTrackers(settings.rasa_url, rasa_token.get_secret_value() if rasa_token else "")
+        if isinstance(engine, RasaClient)
+        else None
+    )
+    app.extensions["bokji.citizen_data"] = CitizenData(database, trackers, kakao_delivery.forget)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(widget.bp)

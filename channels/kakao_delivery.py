@@ -9,6 +9,7 @@ notices) ride along first in every response, or go out sooner when a way is open
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -24,6 +25,7 @@ import httpx
 from channels.conversation import ChatReply, Conversation
 from channels.kakao_events import EventApi
 from channels.kakao_staff import FORWARDING, StaffDelivery
+from channels.privacy.sender_ids import SenderIds
 from channels.settings import KakaoSettings
 from channels.skill_response import callback_ack, fetch_quick_reply, render, text_response
 
@@ -36,11 +38,6 @@ BUSY = "지금 문의가 많아 답변이 늦어지고 있어요. 잠시 후 다
 MAX_WAITING_PER_USER = 3
 _PRUNE_EVERY_S = 30.0
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-def kakao_sender(user_id: str) -> str:
-    """The Rasa sender id of a KakaoTalk user (their botUserKey), so turns and forms carry over."""
-    return f"kakao:{user_id}"
 
 
 def callback_allowed(url: str, hosts: Sequence[str]) -> bool:
@@ -103,9 +100,14 @@ class KakaoDelivery:
         settings: KakaoSettings,
         poster: CallbackPoster | None = None,
         event_api: EventApi | None = None,
+        sender_ids: SenderIds | None = None,
     ) -> None:
-        """Keep the parts and listen for staff turns; the thread pools start their threads on first use."""
+        """Keep the parts and listen for staff turns; the thread pools start their threads on first use.
+
+        ``sender_ids`` turns botUserKeys into the sender ids everything else sees (without: a random key, tests).
+        """
         self._conversation = conversation
+        self.sender_ids = sender_ids or SenderIds(secrets.token_bytes(32))
         self._settings = settings
         self._poster = poster or HttpCallbackPoster(settings.callback_timeout_s)
         self._answers = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kakao-answer")
@@ -128,7 +130,9 @@ class KakaoDelivery:
         ``received`` is the ``time.monotonic()`` instant the request arrived: the budget counts from there.
         """
         deadline = received + self._settings.answer_budget_s
-        sender = kakao_sender(user_id)
+        sender = self.sender_ids.kakao(user_id)
+        if self._staff.recipients is not None:
+            self._staff.recipients.remember(sender, user_id)
         future: Future[ChatReply] | None = None
         with self._lock:
             self._prune(received)
@@ -168,6 +172,13 @@ class KakaoDelivery:
         if callback_url:
             logger.warning("kakao: ignoring a callbackUrl outside the allowed hosts")
         return self._staff.compose(sender, [], notice=HOLDING, quick=[fetch_quick_reply()], via="reply")[0]
+
+    def forget(self, sender: str) -> None:
+        """Drop what is held in memory for ``sender`` (their conversation was deleted on request)."""
+        with self._lock:
+            self._inboxes.pop(sender, None)
+        if self._staff.recipients is not None:
+            self._staff.recipients.forget(sender)
 
     def deliver_agent_reply(self, sender_id: str) -> None:
         """Staff wrote to ``sender_id``: send it now through an open callbackUrl or the Event API, if there is a way.

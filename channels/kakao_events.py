@@ -10,6 +10,8 @@ the user, and it shows ``data.text``. Used only when ``BOKJI_KAKAO__EVENT_API`` 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +21,9 @@ from channels.settings import KakaoSettings
 
 logger = logging.getLogger(__name__)
 
-# Kakao's user id types; the skill request's userRequest.user.id (our Kakao sender id) is a botUserKey.
+# How long a botUserKey is kept after the user's last message (a handoff is answered well within a day).
+RECIPIENT_TTL_S = 24 * 3600.0
+# Kakao's user id types; the skill request's userRequest.user.id is a botUserKey (our sender id is its keyed hash).
 USER_TYPE = "botUserKey"
 
 
@@ -32,6 +36,40 @@ def event_request(settings: KakaoSettings, user_id: str, text: str) -> tuple[str
         "user": [{"type": USER_TYPE, "id": user_id, "properties": {}}],
     }
     return url, headers, body
+
+
+class Recipients:
+    """The raw botUserKey of users who wrote recently, in memory only: the Event API needs it to push.
+
+    Sender ids are keyed hashes (channels/privacy/sender_ids.py) and nothing on disk holds a botUserKey. A
+    push to a user not seen within ``ttl_s`` (or since a restart) is not possible; the staff message then
+    waits for their next message, as it does without the Event API.
+    """
+
+    def __init__(self, ttl_s: float) -> None:
+        """Forget a user ``ttl_s`` seconds after their last message."""
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._keys: dict[str, tuple[str, float]] = {}
+
+    def remember(self, sender: str, bot_user_key: str) -> None:
+        """Keep ``sender``'s botUserKey for the next ``ttl_s`` seconds (and drop expired ones)."""
+        now = time.monotonic()
+        with self._lock:
+            self._keys[sender] = (bot_user_key, now + self._ttl_s)
+            for stale in [s for s, (_, until) in self._keys.items() if until < now]:
+                del self._keys[stale]
+
+    def get(self, sender: str) -> str | None:
+        """The botUserKey behind ``sender``, if they wrote recently."""
+        with self._lock:
+            found = self._keys.get(sender)
+        return found[0] if found and found[1] >= time.monotonic() else None
+
+    def forget(self, sender: str) -> None:
+        """Drop ``sender`` (their conversation was deleted)."""
+        with self._lock:
+            self._keys.pop(sender, None)
 
 
 class EventApi:

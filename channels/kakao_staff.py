@@ -20,7 +20,7 @@ from typing import Any
 
 from channels.conversation import BotMessage, ChatReply
 from channels.handoff import HandoffService
-from channels.kakao_events import EventApi
+from channels.kakao_events import RECIPIENT_TTL_S, EventApi, Recipients
 from channels.kakao_outbox import KakaoOutbox, StaffTurn
 from channels.settings import KakaoSettings
 from channels.skill_response import fetch_quick_reply, render
@@ -52,6 +52,8 @@ class StaffDelivery:
         self._pool = pool
         self._outbox = KakaoOutbox(handoffs.database) if handoffs is not None else None
         self._events = event_api or (EventApi(settings) if settings.event_api else None)
+        # The Event API addresses users by botUserKey; only it needs them, so only with it on are they kept (in memory).
+        self.recipients = Recipients(RECIPIENT_TTL_S) if self._events is not None else None
         self._lock = threading.Lock()
         self._holds: dict[str, _Hold] = {}
         # Pushes of one user's staff turns run one at a time, so a second never finds the first's turns claimed.
@@ -184,11 +186,15 @@ class StaffDelivery:
             return
         if self._events is None or self._outbox is None:
             return
+        user_key = self.recipients.get(sender) if self.recipients is not None else None
+        if user_key is None:
+            logger.info("kakao: %s has not written recently; the staff message waits for their next message", sender)
+            return
         staff = self._outbox.pending(sender)
         if not staff or not self._outbox.claim(sender, staff, "event_api"):
             return
         text = "\n\n".join(t.message.text for t in staff)
-        if not self._events.send(sender.split(":", 1)[1], text):
+        if not self._events.send(user_key, text):
             self._outbox.release(staff)  # the user's next message brings it
             logger.warning("kakao: event api did not take the staff message for %s; it waits for the next message", sender)
 

@@ -143,6 +143,22 @@ class RateLimitSettings(BaseModel):
     )
 
 
+class PrivacySettings(BaseModel):
+    """Personal data: pseudonymous channel user ids and how long conversations are kept (channels/privacy/)."""
+
+    id_key: SecretStr = Field(
+        SecretStr(""),
+        description="Key of the HMAC that turns channel user ids (Kakao botUserKey) into sender ids; "
+        "empty: a random key kept in <data_dir>/id_key. Changing it starts new conversations for every Kakao user",
+    )
+    retention_days: int = Field(
+        180,
+        ge=1,
+        le=3650,
+        description="`bokji purge` deletes conversations, ratings, ended handoffs and their notes older than this",
+    )
+
+
 class AdminSettings(BaseModel):
     """The knowledge admin (/admin): who may publish FAQ changes."""
 
@@ -183,6 +199,7 @@ class AppSettings(ProcessSettings):
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
     def database(self) -> str:

@@ -217,6 +217,11 @@ def make_app(tmp_path: Path, rasa: SlowRasa, **kakao: Any) -> Flask:
     return create_app(AppSettings(data_dir=tmp_path, kakao=KakaoSettings(**options)), engine=rasa)
 
 
+def sender(app: Flask, user_id: str) -> str:
+    """The sender id the app files a Kakao user under (a keyed hash of their botUserKey)."""
+    return str(app.extensions["bokji.kakao"].sender_ids.kakao(user_id))
+
+
 def ask(
     client: FlaskClient, body: Any, token: str | None = TOKEN, path: str = "/kakao/skill"
 ) -> tuple[int, dict[str, Any], float]:

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from channels.app import create_app
 from channels.settings import AppSettings, KakaoSettings
 from tests.integration.conftest import RunningStack, reply_to
-from tests.kakao_support import Receiver, assert_skill_response, skill_request
+from tests.kakao_support import Receiver, assert_skill_response, sender, skill_request
 
 pytestmark = pytest.mark.integration
 
@@ -83,14 +83,14 @@ def test_question_is_answered_with_a_source_card_and_forms_carry_over(
     assert any("basicpension" in link for link in links)
     db = sqlite3.connect(kakao_app.extensions["bokji.settings"].data_dir / "conversations.sqlite3")
     assert db.execute("SELECT count(DISTINCT sender_id) FROM turns").fetchone() == (1,)
-    assert db.execute("SELECT DISTINCT sender_id FROM turns").fetchone() == ("kakao:live1",)
+    assert db.execute("SELECT DISTINCT sender_id FROM turns").fetchone() == (sender(kakao_app, "live1"),)
 
 
 def test_asking_for_a_person_offers_the_operator_and_queues_the_chat(kakao_app: Flask, receiver: Receiver) -> None:
     reply = send(kakao_app.test_client(), receiver, skill_request("상담원이랑 직접 얘기하고 싶어요", user_id="live2"))
     assert "상담원" in texts(reply)
     assert {"action": "operator", "label": "상담직원 연결"} in [b for card in cards(reply) for b in card.get("buttons", [])]
-    assert [h.sender_id for h in kakao_app.extensions["bokji.handoffs"].queue()] == ["kakao:live2"]
+    assert [h.sender_id for h in kakao_app.extensions["bokji.handoffs"].queue()] == [sender(kakao_app, "live2")]
 
 
 def test_crisis_message_gets_its_lines_first_the_operator_and_an_urgent_handoff(kakao_app: Flask, receiver: Receiver) -> None:
@@ -99,7 +99,7 @@ def test_crisis_message_gets_its_lines_first_the_operator_and_an_urgent_handoff(
     assert first.index("112") < first.index("129")
     assert {"action": "operator", "label": "상담직원 연결"} in [b for card in cards(reply) for b in card.get("buttons", [])]
     handoffs = kakao_app.extensions["bokji.handoffs"].queue()
-    assert [(h.sender_id, h.reason, h.urgent) for h in handoffs] == [("kakao:live3", "crisis", True)]
+    assert [(h.sender_id, h.reason, h.urgent) for h in handoffs] == [(sender(kakao_app, "live3"), "crisis", True)]
 
 
 @pytest.mark.parametrize("body", [b"{", b"[]", b'{"userRequest": {"utterance": "x"}}'])

@@ -24,13 +24,14 @@ from tests.kakao_support import (
     ask,
     list_card,
     make_app,
+    sender,
     skill_request,
     texts,
 )
 
 
 # ---- plain requests -------------------------------------------------------------------------------------
-def test_plain_question_gets_text_sources_card_and_quick_replies(client: FlaskClient, rasa: SlowRasa) -> None:
+def test_plain_question_gets_text_sources_card_and_quick_replies(app: Flask, client: FlaskClient, rasa: SlowRasa) -> None:
     status, body, elapsed = ask(client, skill_request("기초연금 얼마 받을 수 있어요?"))
     assert status == 200 and elapsed < KAKAO_LIMIT_S
     assert "349,700원" in texts(body)
@@ -41,14 +42,14 @@ def test_plain_question_gets_text_sources_card_and_quick_replies(client: FlaskCl
     [reply] = body["template"]["quickReplies"]
     assert reply["label"] == "기초연금 신청 방법" and reply["messageText"] == "기초연금 신청 방법"
     assert reply["extra"] == {"payload": "기초연금 어디서 신청해요?"}
-    assert rasa.sent == [("kakao:8a1d6f0c2b7e4d9f", "기초연금 얼마 받을 수 있어요?")]
+    assert rasa.sent == [(sender(app, "8a1d6f0c2b7e4d9f"), "기초연금 얼마 받을 수 있어요?")]
 
 
 def test_turns_are_recorded_per_kakao_user_and_masked(app: Flask, client: FlaskClient, rasa: SlowRasa) -> None:
     ask(client, skill_request("제 번호는 010-1234-5678 이에요", user_id="userA"))
     ask(client, skill_request("기초연금 얼마예요", user_id="userB"))
-    assert rasa.sent[0] == ("kakao:userA", "제 번호는 [전화번호] 이에요")
-    turns = app.extensions["bokji.transcripts"].turns("kakao:userA")
+    assert rasa.sent[0] == (sender(app, "userA"), "제 번호는 [전화번호] 이에요")
+    turns = app.extensions["bokji.transcripts"].turns(sender(app, "userA"))
     assert [t["role"] for t in turns] == ["citizen", "bot"] and "5678" not in turns[0]["text"]
 
 
@@ -59,13 +60,13 @@ def test_quick_reply_payload_from_client_extra_and_params_are_understood(app: Fl
     ]
     request = skill_request("상담원 연결", client_extra={"payload": "/request_human"}, params={"program": "기초연금"})
     _, body, _ = ask(client, request)
-    assert rasa.sent[-1] == ("kakao:8a1d6f0c2b7e4d9f", "/request_human")
+    assert rasa.sent[-1] == (sender(app, "8a1d6f0c2b7e4d9f"), "/request_human")
     assert "상담원" in texts(body)
     assert {"action": "operator", "label": "상담직원 연결"} in list_card(body)["buttons"]
     queue = app.extensions["bokji.handoffs"].queue()
     assert [(h.sender_id, h.reason, h.channel, h.state) for h in queue] == [
-        ("kakao:8a1d6f0c2b7e4d9f", "requested", "kakao", "waiting")]  # fmt: skip
-    citizen = app.extensions["bokji.transcripts"].turns("kakao:8a1d6f0c2b7e4d9f")[0]
+        (sender(app, "8a1d6f0c2b7e4d9f"), "requested", "kakao", "waiting")]  # fmt: skip
+    citizen = app.extensions["bokji.transcripts"].turns(sender(app, "8a1d6f0c2b7e4d9f"))[0]
     assert citizen["text"] == "/request_human" and citizen["meta"] == {"label": "상담원 연결"}
 
 
@@ -143,11 +144,11 @@ MALFORMED: list[Any] = [
 
 
 @pytest.mark.parametrize("body", MALFORMED, ids=range(len(MALFORMED)))
-def test_malformed_requests_get_a_korean_skill_response(client: FlaskClient, rasa: SlowRasa, body: Any) -> None:
+def test_malformed_requests_get_a_korean_skill_response(app: Flask, client: FlaskClient, rasa: SlowRasa, body: Any) -> None:
     status, response, elapsed = ask(client, body)
     assert status == 200 and elapsed < KAKAO_LIMIT_S
     if body is MALFORMED[-1]:
-        assert rasa.sent == [("kakao:u1", "기초연금")] and "349,700원" in texts(response)
+        assert rasa.sent == [(sender(app, "u1"), "기초연금")] and "349,700원" in texts(response)
     else:
         assert rasa.sent == [] and "이해하지 못했어요" in texts(response)
 

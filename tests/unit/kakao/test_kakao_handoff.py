@@ -20,10 +20,19 @@ from channels.handoff import Actor, HandoffService
 from channels.kakao_staff import FORWARDED, FORWARDING, NO_REPLY_YET
 from channels.settings import KakaoSettings
 from tests.handoff_support import staff
-from tests.kakao_support import Receiver, SlowRasa, ask, assert_skill_response, labels, make_app, skill_request, texts
+from tests.kakao_support import (
+    Receiver,
+    SlowRasa,
+    ask,
+    assert_skill_response,
+    labels,
+    make_app,
+    sender,
+    skill_request,
+    texts,
+)
 
 USER = "8a1d6f0c2b7e4d9f"
-SENDER = f"kakao:{USER}"
 ASK_FOR_A_PERSON = "사람이랑 얘기할래요"
 OPERATOR = {"action": "operator", "label": "상담직원 연결"}
 # Answers here come from the database, not a slow model: a generous budget keeps a loaded test box from
@@ -102,7 +111,7 @@ def test_an_agent_reply_arrives_with_the_next_message_exactly_once(app: Flask, c
     _, again, _ = ask(client, skill_request("감사합니다"))
     assert "신분증" not in texts(again)
     # The transcript (what the console shows) keeps the agent's words once, as the agent's.
-    agent_turns = [t for t in handoffs(app).transcripts.turns(SENDER) if t["role"] == "agent"]
+    agent_turns = [t for t in handoffs(app).transcripts.turns(sender(app, USER)) if t["role"] == "agent"]
     assert [t["text"] for t in agent_turns] == ["신분증과 통장 사본을 가지고 주민센터로 오시면 돼요."]
 
 

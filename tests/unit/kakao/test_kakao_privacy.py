@@ -1,0 +1,106 @@
+"""KakaoTalk users are filed under a keyed hash of their botUserKey: nothing we keep can be joined with Kakao's records."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pydantic import SecretStr
+
+from channels.app import create_app
+from channels.handoff import HandoffService
+from channels.privacy import SenderIds
+from channels.settings import AppSettings, KakaoSettings, PrivacySettings
+from tests.handoff_support import staff
+from tests.kakao_support import TOKEN, Receiver, SlowRasa, ask, make_app, sender, skill_request, texts
+
+USER = "8a1d6f0c2b7e4d9fRAWKEY"
+
+
+def database_text(app: Flask) -> str:
+    """Every value of every table of the app's SQLite database, as one string."""
+    db = sqlite3.connect(app.extensions["bokji.settings"].data_dir / "conversations.sqlite3")
+    tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return "\n".join(repr(row) for table in tables for row in db.execute(f"SELECT * FROM {table}"))  # noqa: S608
+
+
+def test_the_bot_user_key_is_stored_nowhere_and_rasa_never_sees_it(app: Flask, client: FlaskClient, rasa: SlowRasa) -> None:
+    rasa.replies["사람이랑 얘기할래요"] = [{"text": "연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
+    ask(client, skill_request("기초연금 얼마예요", user_id=USER))
+    ask(client, skill_request("사람이랑 얘기할래요", user_id=USER))
+    who = sender(app, USER)
+    assert re.fullmatch(r"kakao:[0-9a-f]{32}", who)
+    assert {s for s, _ in rasa.sent} == {who}
+    assert [h.sender_id for h in app.extensions["bokji.handoffs"].queue()] == [who]
+    stored = database_text(app)
+    assert who in stored and USER not in stored
+
+
+def test_the_same_user_keeps_one_conversation_across_restarts_and_users_stay_apart(tmp_path: Path, rasa: SlowRasa) -> None:
+    first = make_app(tmp_path, rasa)
+    ask(first.test_client(), skill_request("기초연금 얼마예요", user_id="userA"))
+    first.extensions["bokji.kakao"].close()
+    again = make_app(tmp_path, rasa)
+    ask(again.test_client(), skill_request("주거급여는요?", user_id="userA"))
+    ask(again.test_client(), skill_request("아동수당", user_id="userB"))
+    again.extensions["bokji.kakao"].close()
+    senders = [s for s, _ in rasa.sent]
+    assert senders[0] == senders[1] != senders[2]
+    assert [t["role"] for t in again.extensions["bokji.transcripts"].turns(senders[0])] == ["citizen", "bot"] * 2
+    key = tmp_path / "id_key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_a_configured_key_is_used_instead_of_the_key_file(tmp_path: Path, rasa: SlowRasa) -> None:
+    settings = AppSettings(
+        data_dir=tmp_path,
+        kakao=KakaoSettings(token=SecretStr(TOKEN)),
+        privacy=PrivacySettings(id_key=SecretStr("k" * 40)),
+    )
+    app = create_app(settings, engine=rasa)
+    assert sender(app, "userA") == SenderIds(b"k" * 40).kakao("userA")
+    assert sender(app, "userA") != SenderIds(b"j" * 40).kakao("userA")
+    assert not (tmp_path / "id_key").exists()
+    app.extensions["bokji.kakao"].close()
+
+
+def test_sender_ids_are_keyed_per_channel_and_refuse_a_short_key() -> None:
+    ids = SenderIds(b"0123456789abcdef")
+    assert ids.kakao("u1") == ids.kakao("u1") != ids.kakao("u2")
+    assert ids.pseudonym("api", "u1").startswith("api:") and ids.pseudonym("api", "u1")[4:] != ids.kakao("u1")[6:]
+    with pytest.raises(ValueError):
+        SenderIds(b"short")
+
+
+def test_the_event_api_pushes_to_the_raw_key_only_while_it_is_held_in_memory(
+    tmp_path: Path, rasa: SlowRasa, receiver: Receiver
+) -> None:
+    """After a restart the web app no longer knows the botUserKey: the reply waits for the user's next message."""
+    base = receiver.url.split("/v1/")[0]
+    options = dict(event_api=True, event_api_url=base, rest_api_key=SecretStr("rest-key-123"), bot_id="64f0c1d2e3a4b5c6!",
+                   answer_budget_s=2.0)  # fmt: skip
+    rasa.replies["사람이랑 얘기할래요"] = [{"text": "연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
+    first = make_app(tmp_path, rasa, **options)
+    ask(first.test_client(), skill_request("사람이랑 얘기할래요", user_id=USER))
+    first.extensions["bokji.kakao"].close()
+    app = make_app(tmp_path, rasa, **options)  # restarted: nothing in memory
+    handoffs: HandoffService = app.extensions["bokji.handoffs"]
+    agent = staff(handoffs, "kim", name="김상담")
+    [view] = handoffs.queue()
+    handoffs.claim(view.id, agent)
+    handoffs.reply(view.id, agent, "신분증을 가져오세요.")
+    time.sleep(0.5)
+    assert receiver.requests == []
+    _, body, _ = ask(app.test_client(), skill_request("네", user_id=USER))
+    assert "상담원: 신분증을 가져오세요." in texts(body)
+    handoffs.reply(view.id, agent, "내일 오세요.")  # the user wrote again: now the push can reach them
+    receiver.next(timeout=5)
+    assert receiver.requests[-1]["body"]["user"][0]["id"] == USER
+    assert USER not in database_text(app)
+    app.extensions["bokji.kakao"].close()
