@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bokji import faq_database, staff_commands
+from bokji import faq_database, privacy_commands, staff_commands
 from knowledge.settings import KnowledgeSettings, ProcessSettings
 
 if TYPE_CHECKING:
@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.set_defaults(func=_catalogue)
     staff_commands.add_parsers(sub)  # db upgrade, user add|disable|enable|reset-password|list
     faq_database.add_parser(sub)  # export
+    privacy_commands.add_parsers(sub)  # purge, citizen export|delete
     return parser
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from channels.console import admin, chats, events, pages
+from channels.console import admin, chats, events, pages, privacy
 from channels.handoff import HandoffError
 
 bp = Blueprint(
@@ -17,6 +17,7 @@ api.register_blueprint(admin.bp)
 api.register_blueprint(events.bp)
 bp.register_blueprint(api)
 bp.register_blueprint(pages.bp)
+bp.register_blueprint(privacy.bp)  # admins: one citizen's conversation exported or erased
 
 
 @bp.before_request

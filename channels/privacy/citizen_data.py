@@ -13,9 +13,9 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from channels.handoff import Actor, HandoffError
@@ -122,29 +122,35 @@ class CitizenData:
     def delete(self, sender_id: str, actor: Actor | None) -> Counts:
         """Erase everything stored under ``sender_id``; 409 while a person handles it, 404 when nothing is stored."""
         with self.database.session() as session:
-            active = session.scalar(
-                select(func.count()).select_from(Handoff).where(Handoff.sender_id == sender_id, Handoff.state.in_(ACTIVE_STATES))
-            )
-            if active:
-                raise HandoffError(409, "chat_active", ACTIVE)
-            found = self._counts(session, sender_id)
-            if found.empty:
-                raise HandoffError(404, "unknown_sender", UNKNOWN)
+            self._erasable(session, sender_id)
+        # Rasa first, outside the transaction: a slow or stopped Rasa must not hold the database's write lock.
+        erased = self._tracker.erase(sender_id) if self._tracker is not None else False
+        with self.database.session() as session:
+            self._erasable(session, sender_id)  # nothing changed meanwhile (a new handoff, another admin's erase)
             turn_ids = select(Turn.id).where(Turn.sender_id == sender_id)
             handoff_ids = select(Handoff.id).where(Handoff.sender_id == sender_id)
             done = Counts(
-                feedback=_deleted(session, delete(Feedback).where(Feedback.turn_id.in_(turn_ids))),
-                deliveries=_deleted(session, delete(KakaoDeliveredTurn).where(KakaoDeliveredTurn.turn_id.in_(turn_ids))),
-                notes=_deleted(session, delete(Note).where(Note.handoff_id.in_(handoff_ids))),
-                handoffs=_deleted(session, delete(Handoff).where(Handoff.sender_id == sender_id)),
-                events=_deleted(session, delete(ChatEvent).where(ChatEvent.sender_id == sender_id)),
-                turns=_deleted(session, delete(Turn).where(Turn.sender_id == sender_id)),
+                feedback=deleted_rows(session, delete(Feedback).where(Feedback.turn_id.in_(turn_ids))),
+                deliveries=deleted_rows(session, delete(KakaoDeliveredTurn).where(KakaoDeliveredTurn.turn_id.in_(turn_ids))),
+                notes=deleted_rows(session, delete(Note).where(Note.handoff_id.in_(handoff_ids))),
+                handoffs=deleted_rows(session, delete(Handoff).where(Handoff.sender_id == sender_id)),
+                events=deleted_rows(session, delete(ChatEvent).where(ChatEvent.sender_id == sender_id)),
+                turns=deleted_rows(session, delete(Turn).where(Turn.sender_id == sender_id)),
             )
-            erased = self._tracker.erase(sender_id) if self._tracker is not None else False
             session.add(_audit(actor, "citizen_deleted", sender_id, {**done.as_dict(), "rasa_tracker": erased}))
         if self._forget is not None:
             self._forget(sender_id)
         return done
+
+    def _erasable(self, session: Session, sender_id: str) -> None:
+        """Raise 409 while a person handles the conversation, 404 when nothing is stored under ``sender_id``."""
+        active = session.scalar(
+            select(func.count()).select_from(Handoff).where(Handoff.sender_id == sender_id, Handoff.state.in_(ACTIVE_STATES))
+        )
+        if active:
+            raise HandoffError(409, "chat_active", ACTIVE)
+        if self._counts(session, sender_id).empty:
+            raise HandoffError(404, "unknown_sender", UNKNOWN)
 
     def _counts(self, session: Session, sender_id: str) -> Counts:
         def count(query: Any) -> int:
@@ -162,8 +168,9 @@ class CitizenData:
         )
 
 
-def _deleted(session: Session, statement: Any) -> int:
-    return int(session.execute(statement).rowcount or 0)
+def deleted_rows(session: Session, statement: Any) -> int:
+    """Run a DELETE and return how many rows it removed."""
+    return int(cast("CursorResult[Any]", session.execute(statement)).rowcount or 0)
 
 
 def _audit(actor: Actor | None, action: str, sender_id: str, detail: dict[str, Any]) -> AuditEntry:

@@ -14,9 +14,8 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.orm import Session
 
-from channels.privacy.citizen_data import Counts
+from channels.privacy.citizen_data import Counts, deleted_rows
 from channels.store.database import Database
 from channels.store.models import ACTIVE_STATES, AuditEntry, ChatEvent, Feedback, Handoff, KakaoDeliveredTurn, Note, Turn, utcnow
 
@@ -60,13 +59,9 @@ class Retention:
                 if dry_run:
                     counts[name] = int(session.scalar(select(func.count()).select_from(model).where(where)) or 0)
                 else:
-                    counts[name] = _rowcount(session, delete(model).where(where))
+                    counts[name] = deleted_rows(session, delete(model).where(where))
             found = Counts(**counts)
             if not dry_run:  # also when nothing was due: the entry shows the limit is kept
                 detail = {**counts, "days": self.days, "before": cutoff.isoformat()}
                 session.add(AuditEntry(at=utcnow(), actor_id=None, action="purged", detail=json.dumps(detail)))
         return found
-
-
-def _rowcount(session: Session, statement: object) -> int:
-    return int(session.execute(statement).rowcount or 0)  # type: ignore[call-overload]
