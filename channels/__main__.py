@@ -5,6 +5,7 @@ import logging
 from waitress import serve
 
 from channels.app import create_app
+from channels.server_errors import create_korean_server
 from channels.settings import AppSettings
 
 
@@ -13,7 +14,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s web %(levelname)s %(message)s")
     settings = AppSettings()
     logging.getLogger(__name__).info("web app on http://%s:%d", settings.web_host, settings.web_port)
-    serve(create_app(settings), host=settings.web_host, port=settings.web_port, threads=settings.web_threads)
+    app = create_app(settings)
+    # waitress's own errors (bad request lines, oversized headers) in Korean JSON too
+    serve(app, host=settings.web_host, port=settings.web_port, threads=settings.web_threads, _server=create_korean_server)
 
 
 main()

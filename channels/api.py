@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import traceback
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from channels.conversation import Conversation
+from channels.http_errors import error_code, korean_message
 from channels.rasa_client import probe
 from knowledge.retrieval.sqlite_store import SqliteStore
 
@@ -100,16 +102,18 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
 
 @bp.app_errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
-    messages = {
-        404: "요청하신 주소를 찾을 수 없어요.",
-        405: "이 주소에서는 허용되지 않는 요청 방식이에요.",
-        413: "보내신 내용이 너무 커요. 메시지를 짧게 나누어 보내 주세요.",
-    }
+    """Werkzeug's errors in Korean (its descriptions are English), keeping headers such as Allow and Retry-After."""
     status = exc.code or 500
-    return error_response(status, (exc.name or "error").lower().replace(" ", "_"), messages.get(status, exc.description or ""))
+    response, _ = error_response(status, error_code(status, exc.name), korean_message(status))
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
 
 
 @bp.app_errorhandler(Exception)
 def _unexpected(exc: Exception) -> tuple[Response, int]:
-    current_app.logger.exception("unhandled error")
-    return error_response(500, "internal_error", "죄송해요. 일시적인 오류가 있었어요. 잠시 후 다시 시도해 주세요.")
+    # Once, by type, route and frames: the exception's text (and SQL parameters) may quote the citizen's message.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    current_app.logger.error("unhandled %s in %s %s\n%s", type(exc).__name__, request.method, request.path, frames)
+    return error_response(500, "internal_error", korean_message(500))

@@ -10,10 +10,13 @@ from channels.admin.publisher import Publisher
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
 from channels.auth import init_auth
 from channels.conversation import STREAM_ABANDONED, Conversation
-from channels.handoff import HandoffService
+from channels.handoff_quota import MeteredHandoffService
+from channels.input_guard import init_input_guard
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
 from channels.privacy import CitizenData, RasaTrackers, SenderIds
 from channels.rasa_client import DialogueEngine, RasaClient
+from channels.rate_limits import RateLimits
+from channels.security import init_security_headers
 from channels.settings import AppSettings
 from channels.store.database import Database
 from channels.store.transcripts import TranscriptStore
@@ -39,7 +42,8 @@ def create_app(
     database = Database(settings.database())
     database.upgrade()  # zero set-up on SQLite; on PostgreSQL `bokji db upgrade` may run it ahead of a rollout
     transcripts = TranscriptStore(database)
-    handoffs = HandoffService(database, transcripts, settings.handoff)
+    limits = RateLimits(settings.rate_limit, settings.max_text_chars)  # per client, per conversation; never a crisis
+    handoffs = MeteredHandoffService(database, transcripts, settings.handoff, limits)  # new requests per client
     # Answers that were streaming when the app last stopped will never be completed by anyone.
     transcripts.close_abandoned_streams(STREAM_ABANDONED)
     engine = engine or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
@@ -84,4 +88,7 @@ def create_app(
     app.register_blueprint(assist.bp)  # case card and suggested replies for agents
     app.register_blueprint(admin.bp)  # the welfare teams' knowledge admin
     init_auth(app, database, settings.console, settings.data_dir)  # staff sign-in; after the citizen blueprints it exempts from CSRF
+    init_input_guard(app)  # hostile JSON (lone surrogates, deep nesting, huge numbers): a 400 before any view
+    limits.init_app(app)
+    init_security_headers(app)  # CSP, nosniff, no framing, Referrer-Policy, no-store on conversation data
     return app

@@ -146,7 +146,9 @@
   }
 
   // ---- DOM -----------------------------------------------------------------------------------------
-  const host = el("div", { id: "bokji-widget", style: "visibility:hidden" });
+  // Hidden through the CSS object model, not a style attribute: a host page's CSP may forbid inline styles.
+  const host = el("div", { id: "bokji-widget" });
+  host.style.visibility = "hidden";
   const root = host.attachShadow({ mode: "open" });
   const css = el("link", { rel: "stylesheet", href: new URL("static/widget.css", base).href });
   css.addEventListener("load", () => { host.style.visibility = ""; });

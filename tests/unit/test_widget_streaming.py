@@ -70,7 +70,7 @@ def app(tmp_path: Path, rasa: ScriptedRasa, streams: ScriptedStreams) -> Flask:
 
 def ask(client: FlaskClient, session: str, text: str = "기초연금 최대 얼마까지 받을 수 있어요?") -> list[dict[str, Any]]:
     response = client.post("/api/v1/widget/chat", json={"session_id": session, "text": text, "stream": True})
-    assert response.mimetype == "application/x-ndjson" and response.headers["Cache-Control"] == "no-cache"
+    assert response.mimetype == "application/x-ndjson" and response.headers["Cache-Control"] == "no-cache, no-store"
     return [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
 
 
