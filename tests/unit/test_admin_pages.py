@@ -351,3 +351,13 @@ def test_a_rejected_draft_shows_the_reason_and_submitting_it_unchanged_says_why_
     html = kim.post(f"/admin/faqs/{ENTRY}", kim.form(ENTRY) | {"action": "submit"}, follow=True).get_data(as_text=True)
     message = " ".join(flashes(html))
     assert message.startswith("검토를 요청하지 못했어요.") and "저장은 했지만" not in message
+
+
+def test_versions_page_offers_the_last_change_for_comparison(app: Flask) -> None:
+    kim, choi = Staff(app, "kim"), Staff(app, "choi")
+    kim.post(f"/admin/faqs/{ENTRY}", edited(kim.form(ENTRY)) | {"action": "save"})
+    selected = re.findall(r'<option value="(\d+)" selected>', kim.page(f"/admin/faqs/{ENTRY}/versions"))
+    assert selected == ["1", "2"]  # the published version against the draft
+    choi.post(f"/admin/faqs/{ENTRY}/approve", {"lock_version": choi.form(ENTRY)["lock_version"]})
+    selected = re.findall(r'<option value="(\d+)" selected>', kim.page(f"/admin/faqs/{ENTRY}/versions"))
+    assert selected == ["1", "2"]  # published is the latest: the one before it against it
