@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser postgres java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming ingest train clean
+.PHONY: help setup browser postgres java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming bench-fuzz audit-deps ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -33,6 +33,8 @@ help:
 	@echo "make bench-answers     generated-answer accuracy, grounding, refusal and latency per LLM backend"
 	@echo "make bench-coverage    share of broad citizen questions answered vs refused, per split (none, llamacpp)"
 	@echo "make bench-streaming   time to first text in the widget, streamed vs whole generated answers (real stack)"
+	@echo "make bench-fuzz        10,000 generated hostile and valid-ish requests to every public endpoint: count of 5xx, latency"
+	@echo "make audit-deps        known vulnerabilities in requirements/*.lock (pip-audit; says so when no database is reachable)"
 
 setup: java $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser postgres
 	$(call step,setup complete: now run 'make run')
@@ -163,6 +165,21 @@ bench-coverage: $(VENV)/.installed
 bench-streaming: $(VENV)/.llm-installed $(LLM_MODEL)
 	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
 	$(VENV)/bin/python -m bench.streaming
+
+# 10,000 generated requests to an in-process web app with a stand-in Rasa (BOKJI_FUZZ_URL=http://... targets a running
+# `bokji run` instead): about a minute on 2 cores. Exits 1 when any answer was 500 or more.
+bench-fuzz: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.fuzz
+
+# pip-audit in its own environment (its dependencies stay out of the app's lock), then both locks checked against
+# PyPI's vulnerability data or OSV. Not part of `make test`: it needs the network.
+AUDIT_VENV := var/audit-venv
+PIP_AUDIT := pip-audit==2.10.1
+audit-deps: $(VENV)/.installed
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PY311) -m venv $(AUDIT_VENV) && \
+	  $(AUDIT_VENV)/bin/python -m pip install --progress-bar off -q "$(PIP_AUDIT)"; } || \
+	  { echo "DEPENDENCY AUDIT COULD NOT RUN: $(PIP_AUDIT) could not be installed"; exit 0; }
+	$(VENV)/bin/python -m bokji.dependency_audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
 
 bench: bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming
 

@@ -30,8 +30,10 @@ class KoreanErrorTask(ErrorTask):
     def execute(self) -> None:
         """Write the status line, the JSON content type and the body."""
         error = self.request.error
-        body = error_body(error.code, error.reason)
-        self.status = f"{error.code} {error.reason}"
+        # An unsupported Transfer-Encoding is the client's doing: a 400, so a server error always means our fault.
+        code, reason = (400, "Bad Request") if error.code == 501 else (error.code, error.reason)
+        body = error_body(code, reason)
+        self.status = f"{code} {reason}"
         self.response_headers.extend([("Content-Type", "application/json; charset=utf-8"), ("X-Content-Type-Options", "nosniff")])
         self.set_close_on_finish()
         self.content_length = len(body)
