@@ -84,14 +84,14 @@ def test_sign_in_opens_the_account_and_sign_out_ends_it(staff_app: Flask) -> Non
     assert client.post("/console/api/test-change", headers={"X-CSRFToken": token}).status_code == 401
 
 
-def test_agents_land_on_a_working_page_and_editors_on_their_account(staff_app: Flask) -> None:
+def test_agents_land_on_a_working_page_and_editors_on_the_knowledge_admin(staff_app: Flask) -> None:
     for username in ("kim", "lee"):
         client = staff_app.test_client()
         response = login(client, username, PASSWORD)
         assert response.status_code == 302
         assert client.get(response.headers["Location"]).status_code == 200
-    assert login(staff_app.test_client(), "lee", PASSWORD).headers["Location"] == "/console/account"
-    assert "지식 관리 화면은 아직 준비 중이에요" in client.get("/console/account").get_data(as_text=True)
+    assert login(staff_app.test_client(), "lee", PASSWORD).headers["Location"] == "/admin"
+    assert '<a href="/admin">지식 관리로 가기</a>' in client.get("/console/account").get_data(as_text=True)
 
 
 def test_unknown_user_and_wrong_password_read_the_same(staff_app: Flask) -> None:
