@@ -44,7 +44,9 @@ REACH_S = 5.0  # "within 5 s" in the issue
 
 
 def _bokji(stack: RunningStack, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, BOKJI_DATA_DIR=str(stack.data_dir), PYTHONPATH=str(ROOT))
+    # The stack's own copy of the index (tests/integration/conftest.py), so `bokji ingest` publishes where it answers from.
+    store = str(stack.data_dir / "knowledge.sqlite3")
+    env = dict(os.environ, BOKJI_DATA_DIR=str(stack.data_dir), BOKJI_KNOWLEDGE__STORE__PATH=store, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "bokji", *args], input=stdin, text=True, capture_output=True, env=env,
                           cwd=ROOT, timeout=600, check=False)  # fmt: skip
 
