@@ -43,6 +43,23 @@ class AssistInputError(ValueError):
         self.status, self.code, self.message = status, code, message
 
 
+def json_object(body: bytes, shape: str) -> dict[str, Any]:
+    """The request body as a JSON object, within the size limit.
+
+    Raises:
+        AssistInputError: the body is too large, not JSON, or not an object (``shape`` says what is expected).
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise AssistInputError(413, "too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body or b"null")
+    except ValueError as exc:
+        raise AssistInputError(400, "bad_json", "the request body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise AssistInputError(400, "bad_request", f"expected a JSON object {shape}")
+    return data
+
+
 @dataclass(frozen=True)
 class SuggestionRequest:
     """A checked request: the question and how many suggestions at most."""
@@ -57,14 +74,7 @@ class SuggestionRequest:
         Raises:
             AssistInputError: the body is too large, not a JSON object, or its fields are wrong.
         """
-        if len(body) > MAX_BODY_BYTES:
-            raise AssistInputError(413, "too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            data = json.loads(body or b"null")
-        except ValueError as exc:
-            raise AssistInputError(400, "bad_json", "the request body is not JSON") from exc
-        if not isinstance(data, dict):
-            raise AssistInputError(400, "bad_request", 'expected a JSON object {"text": ..., "limit": ...}')
+        data = json_object(body, '{"text": ..., "limit": ...}')
         text = data.get("text")
         if not isinstance(text, str) or not text.strip():
             raise AssistInputError(400, "missing_text", '"text" must be a non-empty string')

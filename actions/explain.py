@@ -16,7 +16,6 @@ unreliable. The web app asks over HTTP (it never loads the model or the store).
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
-from actions.assist import MAX_BODY_BYTES, MAX_TEXT_CHARS, AssistInputError, source_json
+from actions.assist import MAX_TEXT_CHARS, AssistInputError, json_object, source_json
 from knowledge.answering.chain import AnswerChain
 from knowledge.answering.service import KnowledgeService
 from knowledge.domain.answer import Answer
@@ -45,14 +44,7 @@ class ExplainRequest:
         Raises:
             AssistInputError: the body is too large, not a JSON object, or the question is missing or too long.
         """
-        if len(body) > MAX_BODY_BYTES:
-            raise AssistInputError(413, "too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            data = json.loads(body or b"null")
-        except ValueError as exc:
-            raise AssistInputError(400, "bad_json", "the request body is not JSON") from exc
-        if not isinstance(data, dict):
-            raise AssistInputError(400, "bad_request", 'expected a JSON object {"question": ...}')
+        data = json_object(body, '{"question": ...}')
         question = data.get("question")
         if not isinstance(question, str) or not question.strip():
             raise AssistInputError(400, "missing_question", '"question" must be a non-empty string')
