@@ -289,7 +289,7 @@ def send(http: httpx.Client, base: str, probe: Probe) -> tuple[int, float]:
     # Query and header values as raw UTF-8 bytes (lone surrogates too): a client library would refuse to encode them.
     query = "&".join(f"{k}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}" for k, v in probe.params.items())
     # (Line breaks and NUL would make a second header or an invalid request that the client refuses to send.)
-    headers = {k: re.sub("[\r\n\x00]", "", v).encode("utf-8", "surrogatepass") for k, v in probe.headers.items()}
+    headers = {k.encode(): re.sub("[\r\n\x00]", "", v).encode("utf-8", "surrogatepass") for k, v in probe.headers.items()}
     url = f"{base}{probe.path}?{query}" if query else base + probe.path
     try:
         response = http.request(probe.method, url, content=probe.body, headers=headers)
@@ -356,7 +356,7 @@ def main() -> None:
     wall_s = round(time.monotonic() - started, 1)
     statuses = Counter(status for status, _ in results)
     by_kind: dict[str, dict[str, int]] = {}
-    failures = []
+    failures: list[dict[str, Any]] = []
     for probe, (status, _) in zip(probes, results, strict=True):
         row = by_kind.setdefault(probe.kind, {"requests": 0, "server_errors": 0})
         row["requests"] += 1

@@ -14,6 +14,7 @@ status 200 because KakaoTalk shows nothing else to the user; the sign-in page fo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -87,7 +88,9 @@ def chat_request(channel: str) -> ChatRequest | None:
         utterance = user_request.get("utterance") if isinstance(user_request, dict) else None
         if not isinstance(user_id, str) or not 0 < len(user_id) <= 128:
             return None
-        return ChatRequest(f"kakao:{user_id}", utterance if isinstance(utterance, str) else "")
+        # A digest: the counts (in redis, perhaps) never hold a KakaoTalk user's key itself.
+        digest = hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return ChatRequest(f"kakao:{digest}", utterance if isinstance(utterance, str) else "")
     text = body.get("text")
     try:
         session_id = parse_session_id(body.get("session_id"))
