@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -27,6 +28,8 @@ class RunningStack:
     actions: str
     data_dir: Path
     process: subprocess.Popen[str]
+    rasa_token: str = ""  # Rasa's --auth-token (its HTTP API refuses requests without it)
+    actions_token: str = ""  # the action server's shared secret (X-Bokji-Actions-Token)
 
 
 def _port_free(port: int) -> bool:
@@ -59,6 +62,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         BOKJI_RASA_TIMEOUT_S="70",
         BOKJI_WIDGET__STREAM_TIMEOUT_S="75",
         BOKJI_STREAM_IDLE_TIMEOUT_S="75",
+        # The secrets `bokji run` would make, chosen here so tests can use Rasa's API and the action server too.
+        BOKJI_RASA_TOKEN=secrets.token_urlsafe(32),
+        BOKJI_ACTIONS_TOKEN=secrets.token_urlsafe(32),
     )
     log = (data_dir / "run.log").open("w+")
     process = subprocess.Popen(
@@ -78,6 +84,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         actions=f"http://127.0.0.1:{PORTS['actions']}",
         data_dir=data_dir,
         process=process,
+        rasa_token=env["BOKJI_RASA_TOKEN"],
+        actions_token=env["BOKJI_ACTIONS_TOKEN"],
     )
     yield running
     if process.poll() is None:

@@ -35,6 +35,8 @@ def kakao_app(stack: RunningStack, tmp_path: Path) -> Iterator[Flask]:
         data_dir=tmp_path,
         rasa_url=stack.rasa,
         actions_url=stack.actions,
+        actions_token=SecretStr(stack.actions_token),
+        rasa_token=SecretStr(stack.rasa_token),
         kakao=KakaoSettings(token=SecretStr(TOKEN), callback_hosts=["127.0.0.1"]),
     )
     app = create_app(settings)

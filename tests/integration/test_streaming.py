@@ -63,5 +63,6 @@ def test_the_public_api_gets_the_same_kind_of_answer_whole(stack: RunningStack) 
 
 
 def test_an_unknown_stream_is_a_clear_404_on_the_action_server(stack: RunningStack) -> None:
-    response = httpx.get(f"{stack.actions}/streams/not-a-stream", timeout=10)
+    headers = {"X-Bokji-Actions-Token": stack.actions_token}
+    response = httpx.get(f"{stack.actions}/streams/not-a-stream", headers=headers, timeout=10)
     assert response.status_code == 404 and response.json()["error"] == "unknown_stream"
