@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = {"rasa": 15005, "actions": 15055, "web": 18000}
+# Fixed ports for the shared stack; BOKJI_TEST_PORT_OFFSET moves them (two checkouts testing on one machine).
+_OFFSET = int(os.environ.get("BOKJI_TEST_PORT_OFFSET", "0"))
+PORTS = {"rasa": 15005 + _OFFSET, "actions": 15055 + _OFFSET, "web": 18000 + _OFFSET}
 
 
 @dataclass
