@@ -238,3 +238,38 @@ def test_an_edit_reaches_the_bot_within_5_seconds_and_a_rollback_brings_the_old_
     admin.screenshot(path=str(ARTIFACTS / "admin-dashboard.png"), full_page=True)
     for name in ("admin-edit.png", "admin-diff.png", "admin-dashboard.png"):
         shutil.copy(ARTIFACTS / name, ROOT / "docs" / name)
+
+
+HWP = ROOT / "tests" / "fixtures" / "documents" / "noori-press-release-2018.hwp"
+HWP_TITLE = "우리가 독자 개발하여 최초 발사하는 한국형발사체, 국민이 정한 그 이름은 「누리」"
+
+
+def test_an_uploaded_hwp_is_answered_from_and_every_admin_screen_passes_axe(
+    stack: RunningStack, accounts: HttpAdmin, contexts: tuple[Page, Page]
+) -> None:
+    from playwright.sync_api import expect
+
+    _, admin = contexts
+    sign_in(admin, stack.web, ADMIN[0], "/admin/documents")
+    no_serious_violations(admin, "documents")
+    admin.get_by_label(re.compile("문서 파일")).set_input_files(str(HWP))
+    admin.get_by_role("button", name="올리기").click()
+    deadline = time.monotonic() + 120
+    while "색인 완료" not in (admin.locator("table").text_content(timeout=5000) or ""):
+        assert time.monotonic() < deadline, "the HWP was not indexed within 2 minutes"
+        time.sleep(2)
+        admin.goto(stack.web + "/admin/documents")
+    admin.get_by_role("link", name=re.compile("누리")).first.click()
+    expect(admin.locator("main")).to_contain_text("6,300")  # a chunk of the real press release, clean text
+    no_serious_violations(admin, "document page")
+    # A citizen asks; the bot answers from the uploaded document and names it as the source.
+    reply = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": f"hwp-{uuid.uuid4().hex[:8]}",
+                       "text": "한국형발사체 명칭 공모에 국민이 몇 명 참여했나요?"}, timeout=120).json()  # fmt: skip
+    assert any(HWP_TITLE in s["title"] for m in reply["messages"] for s in m["sources"]), reply
+    for path in ("/admin/import", "/admin/inbox", "/admin/faqs", "/admin/review", "/admin/test"):
+        admin.goto(stack.web + path)
+        no_serious_violations(admin, path)
+    admin.get_by_label("시민이 이렇게 물으면").fill("기초연금 얼마 받을 수 있어요?")
+    admin.get_by_role("button", name="시험하기").click()
+    expect(admin.locator(".test-result")).to_contain_text("349,700", timeout=60_000)
+    no_serious_violations(admin, "test box result")
