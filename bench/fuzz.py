@@ -6,7 +6,8 @@ in this process behind waitress on a free loopback port, with a stand-in for Ras
 server); with ``BOKJI_FUZZ_URL=http://127.0.0.1:8000`` it targets a running ``bokji run`` instead
 (``BOKJI_FUZZ_KAKAO_TOKEN`` for the skill). The in-process app runs with rate limits raised far above
 the defaults, so the fuzzer reaches the views instead of collecting 429s; against ``bokji run`` expect
-429s unless its limits are raised the same way. Writes bench/results/fuzz.json and fuzz.md.
+429s unless its limits are raised the same way (``BOKJI_RATE_LIMIT__ENABLED=false``). Writes
+bench/results/fuzz.{json,md}, or fuzz-stack.{json,md} for a run against ``BOKJI_FUZZ_URL``.
 """
 
 from __future__ import annotations
@@ -316,6 +317,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"- requests: {report['requests']:,} (seed {report['seed']}, {report['workers']} at a time, {report['wall_s']} s)",
         f"- **responses >= 500: {report['server_errors']}** (target 0); no answer at all: {report['no_answer']}",
         f"- latency ms: p50 {latency['p50']}, p95 {latency['p95']}, p99 {latency['p99']}, max {latency['max']}",
+        f"- /healthz before and after: {report['healthz']['before']}, {report['healthz']['after']}",
         f"- statuses: {statuses}",
         "",
         "| kind | requests | >= 500 |",
@@ -346,14 +348,18 @@ def main() -> None:
         scratch = tempfile.TemporaryDirectory(prefix="bokji-fuzz-")
         server, base = in_process_app(Path(scratch.name))
         limits = "in-process app, stand-in Rasa, rate limits raised to 1,000,000/minute so the views are reached"
-    # /healthz is 503 by design while Rasa and the action server are away (the in-process run has neither).
-    generator = Generator(args.seed, kakao_token, [*GET_PATHS, "/healthz"] if target else GET_PATHS)
+    # /healthz takes no input and is 503 by design while a dependency is away or too busy to answer its probe
+    # (the in-process run has neither Rasa nor the action server): it is read before and after the run instead.
+    generator = Generator(args.seed, kakao_token, GET_PATHS)
+    health_before = httpx.get(f"{base}/healthz", timeout=30).status_code
     probes = [generator.probe() for _ in range(args.requests)]
     print(f"sending {len(probes):,} requests to {base} ...")  # noqa: T201
     started = time.monotonic()
     with httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False) as http, ThreadPoolExecutor(args.workers) as pool:
         results = list(pool.map(lambda p: send(http, base, p), probes))
     wall_s = round(time.monotonic() - started, 1)
+    time.sleep(2)  # let the last answers finish before asking the stack how it is
+    health_after = httpx.get(f"{base}/healthz", timeout=30).status_code
     statuses = Counter(status for status, _ in results)
     by_kind: dict[str, dict[str, int]] = {}
     failures: list[dict[str, Any]] = []
@@ -383,13 +389,15 @@ def main() -> None:
             "mean": round(statistics.fmean(latencies), 1),
         },
         "wall_s": wall_s,
+        "healthz": {"before": health_before, "after": health_after},
         "by_kind": dict(sorted(by_kind.items())),
         "failures": failures,
         "machine": machine(),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fuzz.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (RESULTS / "fuzz.md").write_text(markdown(report), encoding="utf-8")
+    name = "fuzz-stack" if target else "fuzz"  # a run against `bokji run` keeps the in-process figures
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / f"{name}.md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))  # noqa: T201
     if server is not None:
         server.close()

@@ -142,6 +142,8 @@ class RateLimits:
         Raises:
             RateLimitedError: the rule's limit is reached (nothing is counted then).
         """
+        if not self.settings.enabled:  # Flask-Limiter opens no storage then
+            return
         item = self.rules[rule]
         strategy = self.limiter.limiter
         if not strategy.hit(item, rule, key, cost=min(cost, item.amount)):
