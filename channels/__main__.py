@@ -5,6 +5,7 @@ import logging
 from waitress import serve
 
 from channels.app import create_app
+from channels.log_filters import redact_request_logs
 from channels.server_errors import create_korean_server
 from channels.settings import AppSettings
 
@@ -12,6 +13,7 @@ from channels.settings import AppSettings
 def main() -> None:
     """Build settings once and serve."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s web %(levelname)s %(message)s")
+    redact_request_logs()  # httpx logs URLs, and Rasa's token travels in the tracker read's URL
     settings = AppSettings()
     logging.getLogger(__name__).info("web app on http://%s:%d", settings.web_host, settings.web_port)
     app = create_app(settings)
