@@ -67,6 +67,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         # The secrets `bokji run` would make, chosen here so tests can use Rasa's API and the action server too.
         BOKJI_RASA_TOKEN=secrets.token_urlsafe(32),
         BOKJI_ACTIONS_TOKEN=secrets.token_urlsafe(32),
+        # Every test reaches the stack from 127.0.0.1: per-address budgets sized for one citizen would count
+        # the whole suite as one flooder. Per-conversation limits stay at their defaults.
+        BOKJI_RATE_LIMIT__PER_CLIENT="100000/minute",
+        BOKJI_RATE_LIMIT__HANDOFFS="100000/hour",
+        BOKJI_RATE_LIMIT__LOGIN="100000/minute",
     )
     log = (data_dir / "run.log").open("w+")
     process = subprocess.Popen(

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 
 from channels.app import create_app
-from channels.settings import AppSettings
-from tests.unit.fakes import ScriptedRasa
+from channels.settings import AppSettings, RateLimitSettings
+from tests.unit.fakes import RecordingPublisher, ScriptedRasa
 from tests.unit.staff_support import make_staff
 from tests.unit.test_console import Staff, cheap_hashes, history, say
 
@@ -25,7 +25,10 @@ HANDOFF = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"han
 def pg_app(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, ScriptedRasa]]:
     rasa = ScriptedRasa()
     data_dir: Path = tmp_path_factory.mktemp("console-pg")
-    app = cheap_hashes(create_app(AppSettings(data_dir=data_dir, database_url=postgres_url), engine=rasa))
+    # Many sign-ins from one address in a few seconds: the sign-in limit is not what these tests check.
+    limits = RateLimitSettings(login="100000/minute", handoffs="100000/hour")
+    settings = AppSettings(data_dir=data_dir, database_url=postgres_url, rate_limit=limits)
+    app = cheap_hashes(create_app(settings, engine=rasa, publisher=RecordingPublisher()))  # type: ignore[arg-type]
     make_staff(app, "pg-agent-kim", "agent", name="김상담")
     make_staff(app, "pg-agent-park", "agent", name="박상담")
     make_staff(app, "pg-admin", "admin", name="최관리")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,14 @@ from bokji.supervisor import Stack, StackError
 pytestmark = pytest.mark.integration
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def test_a_dead_process_is_reported_by_name(tmp_path: Path) -> None:
-    stack = Stack(ports=(15105, 15155, 18100), log_dir=tmp_path, say=lambda _: None)
+    stack = Stack(ports=(_free_port(), _free_port(), _free_port()), log_dir=tmp_path, say=lambda _: None)
     stack.services = [s for s in stack.services if s.name == "actions"]
     stack.start(timeout_s=120)
     try:
