@@ -23,6 +23,21 @@ _OFFSET = int(os.environ.get("BOKJI_TEST_PORT_OFFSET", "0"))
 PORTS = {"rasa": 15005 + _OFFSET, "actions": 15055 + _OFFSET, "web": 18000 + _OFFSET}
 
 
+SEED_INDEX = ROOT / "var" / "knowledge.sqlite3"
+
+
+def copy_seed_index(target: Path) -> Path:
+    """A private copy of the index `make setup` built, for tests that write to it (publishing, uploads)."""
+    if not SEED_INDEX.exists():
+        pytest.fail("no seed index: run `make setup` first")
+    source, copy = sqlite3.connect(f"file:{SEED_INDEX}?mode=ro", uri=True), sqlite3.connect(target)
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return target
+
+
 @dataclass
 class RunningStack:
     web: str
@@ -46,11 +61,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     data_dir = tmp_path_factory.mktemp("data")
     # The stack answers from a copy of the knowledge index: tests that publish through the admin change the
     # copy, never the index `make setup` built.
-    store = data_dir / "knowledge.sqlite3"
-    source = sqlite3.connect(f"file:{ROOT / 'var' / 'knowledge.sqlite3'}?mode=ro", uri=True)
-    with sqlite3.connect(store) as copy:
-        source.backup(copy)
-    source.close()
+    store = copy_seed_index(data_dir / "knowledge.sqlite3")
     # These tests check what the stack does with a model answer (streaming, grounding, transcripts), not how
     # fast the CPU is: a slow build box (24 prompt tokens/s on one thread measured on one) misses the 15 s
     # default deadline before the first token. The deadline, and the waits that must exceed it, are raised

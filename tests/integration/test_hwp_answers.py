@@ -7,7 +7,6 @@ builds (knowledge.backends, model backend "none": passages quoted) is asked abou
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,11 @@ from channels.store.database import Database
 from channels.store.models import StaffUser
 from knowledge.backends import build_service
 from knowledge.settings import KnowledgeSettings, LlmSettings, StoreSettings
+from tests.integration.conftest import copy_seed_index
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED_STORE = ROOT / "var" / "knowledge.sqlite3"
 FIXTURES = ROOT / "tests" / "fixtures" / "documents"  # see PROVENANCE.md there
 HWP_TITLE = "우리가 독자 개발하여 최초 발사하는 한국형발사체, 국민이 정한 그 이름은 「누리」"
 HWPX_TITLE = "2024 파리 올림픽·패럴림픽 준비하는 우리 선수단 격려한다"
@@ -47,15 +46,8 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def knowledge(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeSettings:
-    if not SEED_STORE.exists():
-        pytest.fail("no seed index: run `make setup` first")
     base = tmp_path_factory.mktemp("hwp-answers")
-    store = base / "knowledge.sqlite3"
-    source, copy = sqlite3.connect(f"file:{SEED_STORE}?mode=ro", uri=True), sqlite3.connect(store)
-    with copy:
-        source.backup(copy)
-    source.close()
-    copy.close()
+    store = copy_seed_index(base / "knowledge.sqlite3")
     settings = KnowledgeSettings(store=StoreSettings(path=store), llm=LlmSettings(backend="none"))
     database = Database(f"sqlite:///{base / 'staff.sqlite3'}")
     database.upgrade()

@@ -10,7 +10,6 @@ entry just as fast. The measured latencies are printed (``pytest -s``).
 from __future__ import annotations
 
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,9 +28,9 @@ from channels.store.database import Database
 from channels.store.models import StaffUser
 from channels.store.transcripts import TranscriptStore
 from knowledge.ingestion.seed_files import load_faq_dir
+from tests.integration.conftest import copy_seed_index
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED_STORE = ROOT / "var" / "knowledge.sqlite3"
 ENTRY = "basic-pension-amount"
 QUESTION = "기초연금 얼마 받을 수 있어요?"
 NEW_ANSWER = "2026년 기초연금 기준연금액은 월 351,000원이에요. (게시 시간 측정용 새 답변)"
@@ -47,15 +46,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """The action server alone over a copy of the seed index; yields its URL and the environment it runs with."""
-    if not SEED_STORE.exists():
-        pytest.fail("no seed index: run `make setup` first")
     base = tmp_path_factory.mktemp("publish")
-    store = base / "knowledge.sqlite3"
-    source, copy = sqlite3.connect(f"file:{SEED_STORE}?mode=ro", uri=True), sqlite3.connect(store)
-    with copy:
-        source.backup(copy)
-    source.close()
-    copy.close()
+    store = copy_seed_index(base / "knowledge.sqlite3")
     port = _free_port()
     env = {
         **stack_env("127.0.0.1", (_free_port(), port, _free_port()), base / "data"),
