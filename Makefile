@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser postgres java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming bench-fuzz audit-deps ingest train clean
+.PHONY: help setup browser postgres redis nginx java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming bench-fuzz audit-deps ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -36,7 +36,7 @@ help:
 	@echo "make bench-fuzz        10,000 generated hostile and valid-ish requests to every public endpoint: count of 5xx, latency"
 	@echo "make audit-deps        known vulnerabilities in requirements/*.lock (pip-audit; says so when no database is reachable)"
 
-setup: java $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser postgres
+setup: java $(VENV)/.installed $(VENV)/.llm-installed $(LLM_MODEL) $(RASA_VENV)/.installed var/.models-ok ingest $(MODEL) browser postgres redis nginx
 	$(call step,setup complete: now run 'make run')
 
 # Headless Chromium and a Korean font for the widget's browser tests (Debian packages; never a downloaded build),
@@ -61,6 +61,19 @@ postgres:
 	@test -x "$${BOKJI_PG_BIN:-/nonexistent}/initdb" || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || { \
 	  printf '\n\033[1m==> PostgreSQL server for the database tests\033[0m\n'; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; }
+
+# Redis (rate-limit counts and Rasa's lock store shared by several replicas) and nginx (the reverse proxy in front
+# of the web replicas), Debian packages. The scale-out test starts its own redis-server and nginx on free ports in a
+# temp dir (tests/redis_server.py, tests/nginx.py); nothing is started as a system service here.
+redis:
+	@command -v redis-server >/dev/null || { \
+	  printf '\n\033[1m==> Redis server for the scale-out tests\033[0m\n'; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server; }
+
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  printf '\n\033[1m==> nginx (reverse proxy) for the scale-out tests\033[0m\n'; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx; }
 
 # A headless Java runtime for konlpy's Okt analyzer (BOKJI_KNOWLEDGE__ANALYZER=okt): a Debian package, never a downloaded JDK.
 java:
@@ -137,7 +150,7 @@ test-unit: $(VENV)/.installed java
 	$(call step,unit tests)
 	$(VENV)/bin/python -m pytest tests/unit -q
 
-test-integration: $(VENV)/.installed browser postgres
+test-integration: $(VENV)/.installed browser postgres redis nginx
 	$(call step,integration tests (real Rasa + action server + web app))
 	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
 	$(VENV)/bin/python -m pytest tests/integration -q
