@@ -1,0 +1,108 @@
+"""A throw-away nginx for tests: deploy/nginx.conf.template rendered for loopback upstreams, on a free port.
+
+nginx comes from Debian's package (`make nginx`); it runs in the foreground with its pid, logs and temp files
+in a temp dir. As root its workers run as ``nobody``, so the directory is world-readable.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from bokji.proxy_config import ProxyLayout, render_nginx
+from tests.postgres import free_port
+
+
+class NginxUnavailable(RuntimeError):
+    """nginx is not installed."""
+
+
+def find_nginx() -> str:
+    """The nginx binary (Debian puts it in /usr/sbin, often off PATH)."""
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).is_file()), None)
+    if found is None:
+        raise NginxUnavailable("no nginx: run `make nginx` (it installs Debian's nginx package)")
+    return found
+
+
+class NginxProxy:
+    """Start with ``with NginxProxy(["127.0.0.1:8001", ...]) as url:``; stopped and deleted on exit."""
+
+    def __init__(self, upstreams: Sequence[str]) -> None:
+        self.binary = find_nginx()
+        self.upstreams = list(upstreams)
+        self.port = 0
+        self.root_dir: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def access_log(self) -> Path:
+        assert self.root_dir is not None, "not started"
+        return self.root_dir / "access.log"
+
+    def start(self, timeout_s: float = 15.0) -> str:
+        """Render the configuration, check it (``nginx -t``), start it and wait for the port; returns the URL."""
+        self.root_dir = Path(tempfile.mkdtemp(prefix="bokji-nginx-"))
+        self.root_dir.chmod(0o755)
+        (self.root_dir / "temp").mkdir()
+        self.port = free_port()
+        layout = ProxyLayout(
+            self.upstreams,
+            listen=f"127.0.0.1:{self.port}",
+            workers="1",  # one worker: one round-robin cursor, so consecutive requests alternate
+            pid=str(self.root_dir / "nginx.pid"),
+            error_log=str(self.root_dir / "error.log"),
+            access_log=str(self.access_log),
+            temp_dir=str(self.root_dir / "temp"),
+            upstream_header=True,
+        )
+        conf = self.root_dir / "nginx.conf"
+        conf.write_text(render_nginx(layout))
+        argv = [self.binary, "-p", str(self.root_dir), "-c", str(conf), "-e", str(self.root_dir / "error.log")]
+        checked = subprocess.run([*argv, "-t", "-q"], capture_output=True, text=True, timeout=30)
+        if checked.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"nginx -t refused the rendered configuration:\n{checked.stderr}")
+        log = (self.root_dir / "stdout.log").open("ab")
+        self.process = subprocess.Popen([*argv, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = (self.root_dir / "error.log").read_text(errors="replace")[-2000:]
+                self.stop()
+                raise RuntimeError(f"nginx exited with code {self.process.returncode}:\n{tail}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self.url
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nginx did not listen on port {self.port} within {timeout_s:g} s")
+
+    def stop(self) -> None:
+        """Stop nginx (SIGQUIT: graceful) and delete its directory."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.root_dir is not None:
+            shutil.rmtree(self.root_dir, ignore_errors=True)
+            self.root_dir = None
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
+        self.stop()
