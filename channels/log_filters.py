@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
 
-_TOKEN = re.compile(r"([?&]token=)[^&\s\"']+")
+from bokji.logging_setup import redact
 
-
-def redact(text: str) -> str:
-    """``text`` with every ``token=`` query value replaced by ``***``."""
-    return _TOKEN.sub(r"\1***", text)
+__all__ = ["RedactTokens", "redact", "redact_request_logs"]
 
 
 class RedactTokens(logging.Filter):

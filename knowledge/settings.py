@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -131,3 +131,12 @@ class ProcessSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOKJI_", env_nested_delimiter="__", extra="ignore")
 
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Our processes' log lines: json (one object a line, with request_id) or text"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Least severe log level written")
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token Prometheus sends to GET /metrics (web app and action server); "
+        "empty: /metrics answers only direct loopback requests (none through a proxy)",
+    )

@@ -1,0 +1,114 @@
+"""Our processes' log lines: one JSON object a line, masked, carrying the request id of the turn."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bokji.logging_setup import (
+    configure_logging,
+    current_request_id,
+    request_id_bound,
+    valid_request_id,
+)
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Configure logging as an entrypoint does, writing into a buffer; restore the root logger after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    handler = configure_logging("web", "json")
+    stream = io.StringIO()
+    handler.setStream(stream)  # type: ignore[attr-defined]
+    yield stream
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in handlers:
+        root.addHandler(h)
+    root.setLevel(level)
+
+
+def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_a_line_is_one_json_object_with_the_fields_ops_search_by(captured: io.StringIO) -> None:
+    with request_id_bound("turn-42"):
+        logging.getLogger("channels.conversation").warning("rasa took %d ms", 1200)
+    (line,) = lines(captured)
+    assert line["level"] == "WARNING"
+    assert line["process"] == "web"
+    assert line["logger"] == "channels.conversation"
+    assert line["message"] == "rasa took 1200 ms"
+    assert line["request_id"] == "turn-42"
+    assert str(line["time"]).endswith("+00:00")
+
+
+def test_personal_data_and_tokens_never_reach_the_line(captured: io.StringIO) -> None:
+    log = logging.getLogger("httpx")
+    log.info("citizen said 제 번호는 %s 이고 주민번호 %s", "010-1234-5678", "900101-1234567")
+    log.info("HTTP Request: GET http://127.0.0.1:5005/conversations/x/tracker?token=s3cret&a=1")
+    try:
+        raise ValueError("bad phone 010-9876-5432")
+    except ValueError:
+        log.exception("failed for 홍길동 010-2222-3333")
+    text = captured.getvalue()
+    for secret in ("010-1234-5678", "900101-1234567", "s3cret", "010-9876-5432", "010-2222-3333"):
+        assert secret not in text
+    first, second, third = lines(captured)
+    assert "[전화번호]" in str(first["message"]) and "[주민등록번호]" in str(first["message"])
+    assert "token=***" in str(second["message"])
+    assert "ValueError" in str(third["exception"])
+
+
+def test_korean_stays_readable_and_a_line_break_cannot_forge_a_line(captured: io.StringIO) -> None:
+    logging.getLogger("x").info("기초연금 문의\n{\"level\": \"ERROR\"}")
+    (line,) = lines(captured)  # still exactly one line
+    assert "기초연금" in captured.getvalue()
+    assert line["request_id"] is None
+
+
+def test_the_text_format_names_the_process_and_request_id() -> None:
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    try:
+        handler = configure_logging("actions", "text")
+        stream = io.StringIO()
+        handler.setStream(stream)  # type: ignore[attr-defined]
+        with request_id_bound("abc"):
+            logging.getLogger("actions.answer").info("answered 010-1234-5678")
+        assert " actions INFO [abc] actions.answer: answered [전화번호]" in stream.getvalue()
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved:
+            root.addHandler(h)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("a1B2-c3_d4.e5", True), ("x" * 64, True), ("x" * 65, False), ("", False), ("id\nInjected", False),
+     ("<script>", False), ("한글", False), (42, False)],
+)  # fmt: skip
+def test_only_short_token_ids_are_accepted(given: object, kept: bool) -> None:
+    assert (valid_request_id(given) == given) is kept
+    with request_id_bound(given) as bound:
+        assert bound == (given if kept else bound)
+        assert len(bound) == (len(given) if kept and isinstance(given, str) else 32)
+    assert current_request_id() == ""
+
+
+def test_the_request_id_follows_work_into_a_thread() -> None:
+    """The action server answers in ``asyncio.to_thread``: a line logged there carries the turn's id."""
+
+    async def turn() -> str:
+        with request_id_bound("from-rasa"):
+            return await asyncio.to_thread(current_request_id)
+
+    assert asyncio.run(turn()) == "from-rasa"
