@@ -18,6 +18,9 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL advisory lock held while the schema is upgraded (any constant no other code uses).
+MIGRATION_LOCK = 0x626F6B6A69
+
 LEGACY_REVISION = "0001"  # the schema of the transcript file before migrations existed
 HEAD = "head"
 
@@ -67,6 +70,9 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
+            if connection.dialect.name == "postgresql":
+                # Web replicas start together: one migrates, the others wait here and then find the schema current.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             tables = set(inspect(connection).get_table_names())
             if "turns" in tables and "alembic_version" not in tables:
                 command.stamp(config, LEGACY_REVISION)
