@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from knowledge.settings import ProcessSettings
 
 if TYPE_CHECKING:
-    from channels.privacy import CitizenData
+    from channels.privacy import CitizenData, TrackerEvents
     from channels.store.database import Database
 
 
@@ -23,8 +23,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     """Register ``purge`` and ``citizen`` on the ``bokji`` parser."""
     purge = sub.add_parser(
         "purge",
-        help="delete conversations, ratings, ended handoffs and their notes, Kakao delivery records and live-update"
-        " events older than BOKJI_PRIVACY__RETENTION_DAYS (default 180); the audit log is kept",
+        help="delete conversations, ratings, ended handoffs and their notes, Kakao delivery records, live-update"
+        " events and Rasa's tracker events older than BOKJI_PRIVACY__RETENTION_DAYS (default 180); the audit log is kept",
     )
     purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     purge.set_defaults(func=_purge)
@@ -40,32 +40,34 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     delete.set_defaults(func=_delete)
 
 
-def _database() -> tuple[Database, int, str, str]:
-    """The migrated staff database, the retention days, Rasa's URL and its token."""
+def _database() -> tuple[Database, int, TrackerEvents]:
+    """The migrated staff database, the retention days and Rasa's tracker store."""
+    from channels.privacy import TrackerEvents
     from channels.settings import AppSettings
     from channels.store.database import Database
 
     settings = AppSettings()
     database = Database(settings.database())
     database.upgrade()
-    return database, settings.privacy.retention_days, settings.rasa_url, settings.rasa_token.get_secret_value()
+    return database, settings.privacy.retention_days, TrackerEvents(settings.tracker_database())
 
 
-def _citizen_data(database: Database, rasa_url: str, token: str) -> CitizenData:
-    from channels.privacy import CitizenData, RasaTrackers
+def _citizen_data(database: Database, tracker: TrackerEvents) -> CitizenData:
+    from channels.privacy import CitizenData
 
-    return CitizenData(database, RasaTrackers(rasa_url, token))
+    return CitizenData(database, tracker)
 
 
 def _purge(settings: ProcessSettings, args: argparse.Namespace) -> int:
     from channels.privacy import Retention
 
-    database, days, _, _ = _database()
+    database, days, tracker = _database()
     try:
-        retention = Retention(database, days)
+        retention = Retention(database, days, tracker)
         counts = retention.purge(dry_run=args.dry_run)
     finally:
         database.dispose()
+        tracker.dispose()
     verb = "would delete" if args.dry_run else "deleted"
     listed = ", ".join(f"{value} {name}" for name, value in counts.as_dict().items())
     print(f"purge: {verb} {listed} (older than {days} days, before {retention.cutoff():%Y-%m-%d %H:%M} UTC)")  # noqa: T201
@@ -76,15 +78,16 @@ def _export(settings: ProcessSettings, args: argparse.Namespace) -> int:
     from channels.handoff import HandoffError
     from channels.privacy import parse_sender_id
 
-    database, _, rasa_url, token = _database()
+    database, _, tracker = _database()
     try:
         sender_id = parse_sender_id(args.sender_id)
-        data = _citizen_data(database, rasa_url, token).export(sender_id, None)
+        data = _citizen_data(database, tracker).export(sender_id, None)
     except HandoffError as error:
         print(f"citizen: {_english(error.code)}; nothing was exported", file=sys.stderr)  # noqa: T201
         return 2
     finally:
         database.dispose()
+        tracker.dispose()
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if args.output is None:
         print(text)  # noqa: T201
@@ -99,10 +102,10 @@ def _delete(settings: ProcessSettings, args: argparse.Namespace) -> int:
     from channels.handoff import HandoffError
     from channels.privacy import parse_sender_id
 
-    database, _, rasa_url, token = _database()
+    database, _, tracker = _database()
     try:
         sender_id = parse_sender_id(args.sender_id)
-        service = _citizen_data(database, rasa_url, token)
+        service = _citizen_data(database, tracker)
         found = service.counts(sender_id)
         if found.empty:
             raise HandoffError(404, "unknown_sender", "")
@@ -120,6 +123,7 @@ def _delete(settings: ProcessSettings, args: argparse.Namespace) -> int:
         return 2
     finally:
         database.dispose()
+        tracker.dispose()
     listed = ", ".join(f"{value} {name}" for name, value in deleted.as_dict().items())
     print(f"citizen: deleted {listed} of {sender_id}")  # noqa: T201
     return 0

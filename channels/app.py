@@ -13,7 +13,7 @@ from channels.conversation import STREAM_ABANDONED, Conversation
 from channels.handoff_quota import MeteredHandoffService
 from channels.input_guard import init_input_guard
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
-from channels.privacy import CitizenData, RasaTrackers, SenderIds
+from channels.privacy import CitizenData, SenderIds, TrackerEvents
 from channels.rasa_client import DialogueEngine, RasaClient
 from channels.rate_limits import RateLimits
 from channels.security import init_security_headers
@@ -72,13 +72,8 @@ def create_app(
     sender_ids = SenderIds.from_settings(settings.privacy, settings.data_dir)
     kakao_delivery = KakaoDelivery(conversation, settings.kakao, callback_poster, sender_ids=sender_ids)
     app.extensions["bokji.kakao"] = kakao_delivery
-    # One citizen's conversation exported or erased on request; Rasa's tracker of it is emptied too (a real Rasa only).
-    rasa_token = getattr(settings, "rasa_token", None)  # Rasa's --auth-token, when the settings carry one
-    trackers = (
-        RasaTrackers(settings.rasa_url, rasa_token.get_secret_value() if rasa_token else "")
-        if isinstance(engine, RasaClient)
-        else None
-    )
+    # One citizen's conversation exported or erased on request; its rows in Rasa's tracker store go too (a real Rasa only).
+    trackers = TrackerEvents(settings.tracker_database()) if isinstance(engine, RasaClient) else None
     app.extensions["bokji.citizen_data"] = CitizenData(database, trackers, kakao_delivery.forget)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)

@@ -194,6 +194,11 @@ class AppSettings(ProcessSettings):
     database_url: str = Field(
         "", description="SQLAlchemy URL of the staff database (postgresql+psycopg://...); empty: SQLite in data_dir"
     )
+    tracker_url: str = Field(
+        "",
+        description="SQLAlchemy URL of Rasa's tracker store (erasing and purging conversations); empty: the staff "
+        "database on PostgreSQL, else <data_dir>/rasa_tracker.sqlite3 (what `bokji run` gives Rasa)",
+    )
     widget: WidgetSettings = Field(default_factory=WidgetSettings)
     kakao: KakaoSettings = Field(default_factory=KakaoSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
@@ -205,6 +210,12 @@ class AppSettings(ProcessSettings):
     def database(self) -> str:
         """The staff database URL (SQLite file in ``data_dir`` unless ``BOKJI_DATABASE_URL`` is set)."""
         return self.database_url or f"sqlite:///{self.data_dir / 'conversations.sqlite3'}"
+
+    def tracker_database(self) -> str:
+        """Rasa's tracker store as the web app opens it (``BOKJI_TRACKER_URL``, or derived from the staff database)."""
+        from channels.privacy.tracker import tracker_database_url
+
+        return self.tracker_url or tracker_database_url(self.database_url, self.data_dir)
 
     @model_validator(mode="after")
     def _stream_outlasts_the_model(self) -> AppSettings:

@@ -27,6 +27,7 @@ COUNT_LABELS = {
     "notes": "내부 메모",
     "deliveries": "카카오톡 전달 기록",
     "events": "실시간 알림 기록",
+    "rasa_events": "챗봇 대화 상태 기록",
 }
 
 

@@ -7,6 +7,6 @@ privacy page and the ``bokji purge`` / ``bokji citizen`` commands.
 from channels.privacy.citizen_data import CitizenData, Counts, parse_sender_id
 from channels.privacy.retention import Retention
 from channels.privacy.sender_ids import SenderIds
-from channels.privacy.tracker import RasaTrackers
+from channels.privacy.tracker import TrackerEvents
 
-__all__ = ["CitizenData", "Counts", "RasaTrackers", "Retention", "SenderIds", "parse_sender_id"]
+__all__ = ["CitizenData", "Counts", "Retention", "SenderIds", "TrackerEvents", "parse_sender_id"]

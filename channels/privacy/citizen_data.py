@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, delete, func, select
@@ -46,6 +46,10 @@ class TrackerEraser(Protocol):
         """True when the engine no longer holds the conversation."""
         ...
 
+    def count(self, sender_id: str) -> int:
+        """How many events the engine holds of the conversation (0 when it cannot be reached)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -57,6 +61,7 @@ class Counts:
     notes: int = 0
     deliveries: int = 0
     events: int = 0
+    rasa_events: int = 0
 
     @property
     def empty(self) -> bool:
@@ -93,7 +98,8 @@ class CitizenData:
     def counts(self, sender_id: str) -> Counts:
         """What is stored under ``sender_id`` (the confirmation page shows it)."""
         with self.database.session() as session:
-            return self._counts(session, sender_id)
+            found = self._counts(session, sender_id)
+        return replace(found, rasa_events=self._tracker.count(sender_id)) if self._tracker is not None else found
 
     def export(self, sender_id: str, actor: Actor | None) -> dict[str, Any]:
         """The whole conversation as JSON-ready data (turns with ratings, handoffs with notes); audited."""
@@ -124,6 +130,7 @@ class CitizenData:
         with self.database.session() as session:
             self._erasable(session, sender_id)
         # Rasa first, outside the transaction: a slow or stopped Rasa must not hold the database's write lock.
+        rasa_events = self._tracker.count(sender_id) if self._tracker is not None else 0
         erased = self._tracker.erase(sender_id) if self._tracker is not None else False
         with self.database.session() as session:
             self._erasable(session, sender_id)  # nothing changed meanwhile (a new handoff, another admin's erase)
@@ -136,6 +143,7 @@ class CitizenData:
                 handoffs=deleted_rows(session, delete(Handoff).where(Handoff.sender_id == sender_id)),
                 events=deleted_rows(session, delete(ChatEvent).where(ChatEvent.sender_id == sender_id)),
                 turns=deleted_rows(session, delete(Turn).where(Turn.sender_id == sender_id)),
+                rasa_events=rasa_events if erased else 0,
             )
             session.add(_audit(actor, "citizen_deleted", sender_id, {**done.as_dict(), "rasa_tracker": erased}))
         if self._forget is not None:

@@ -1,7 +1,7 @@
 """The retention limit: ``bokji purge`` deletes conversation data older than ``BOKJI_PRIVACY__RETENTION_DAYS``.
 
 Deleted: turns and their ratings and Kakao delivery records, live-update events, and handoffs that ended
-(returned, closed, cancelled) with their internal notes. Kept: a conversation a person is handling now
+(returned, closed, cancelled) with their internal notes, and Rasa's tracker events (``rasa_events``). Kept: a conversation a person is handling now
 (waiting or with an agent: its turns too, whatever their age), the newest live-update event (its id is the
 cursor every open console and widget follows, and SQLite would hand a deleted highest id out again), staff
 accounts, canned responses, the knowledge and the audit log, which is append-only and holds no message text.
@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select
 
 from channels.privacy.citizen_data import Counts, deleted_rows
+from channels.privacy.tracker import TrackerEvents
 from channels.store.database import Database
 from channels.store.models import ACTIVE_STATES, AuditEntry, ChatEvent, Feedback, Handoff, KakaoDeliveredTurn, Note, Turn, utcnow
 
@@ -25,10 +26,11 @@ ENDED_STATES = ("returned", "closed", "cancelled")
 class Retention:
     """Deletes what is older than the retention limit."""
 
-    def __init__(self, database: Database, days: int) -> None:
-        """Keep ``days`` days of conversations."""
+    def __init__(self, database: Database, days: int, tracker: TrackerEvents | None = None) -> None:
+        """Keep ``days`` days of conversations (also in Rasa's tracker store, when ``tracker`` is given)."""
         self.database = database
         self.days = days
+        self.tracker = tracker
 
     def cutoff(self, now: datetime | None = None) -> datetime:
         """Everything stored before this instant is past the limit."""
@@ -60,6 +62,9 @@ class Retention:
                     counts[name] = int(session.scalar(select(func.count()).select_from(model).where(where)) or 0)
                 else:
                     counts[name] = deleted_rows(session, delete(model).where(where))
+            if self.tracker is not None and not dry_run:  # Rasa's events of the same conversations (dry run: not counted)
+                kept = session.scalars(busy.distinct()).all()
+                counts["rasa_events"] = self.tracker.purge_before(cutoff, keep=kept) or 0
             found = Counts(**counts)
             if not dry_run:  # also when nothing was due: the entry shows the limit is kept
                 detail = {**counts, "days": self.days, "before": cutoff.isoformat()}

@@ -6,7 +6,7 @@ beside an address or given as a name, a KakaoTalk botUserKey), so a hit can only
 through the stack's public chat API and widget API, and through a Kakao skill endpoint built here against the
 same Rasa and action server (the stack's web app has no Kakao token, and the shared stack's environment is
 left alone). Then searched: every file of both data directories (the SQLite databases with their WAL files,
-run.log), the stack's var/log files, and Rasa's tracker of every conversation through its HTTP API. The
+run.log, Rasa's SQL tracker store rasa_tracker.sqlite3), the stack's var/log files, and Rasa's tracker of every conversation through its HTTP API. The
 knowledge store is not written by chat and is left out.
 """
 
@@ -206,6 +206,9 @@ def test_no_identifier_sent_through_any_channel_is_stored_or_logged(
     # The search itself finds what is there: the Kakao user's pseudonym is in its database file, byte for byte.
     assert hits((tmp_path / "conversations.sqlite3").read_bytes() + (tmp_path / "conversations.sqlite3-wal").read_bytes(),
                 {kakao_sender}) == [kakao_sender]  # fmt: skip
+    # Rasa's SQL tracker store is a file of the data dir (searched below with the rest), and holds the messages masked.
+    rasa_store = b"".join(p.read_bytes() for p in stack.data_dir.glob("rasa_tracker.sqlite3*"))
+    assert "[주민등록번호]".encode("unicode_escape") in rasa_store or "[주민등록번호]".encode() in rasa_store
     leaks: dict[str, list[str]] = {}
     logs = ROOT / "var" / "log"
     assert {p.name for p in logs.glob("*.log")} >= {"rasa.log", "actions.log", "web.log"}
@@ -228,7 +231,7 @@ def test_no_identifier_sent_through_any_channel_is_stored_or_logged(
 
 
 def test_deleting_a_conversation_on_request_also_empties_rasas_tracker(stack: RunningStack) -> None:
-    from channels.privacy import CitizenData, RasaTrackers
+    from channels.privacy import CitizenData, TrackerEvents
     from channels.store.database import Database, sqlite_url
 
     session = f"scan-erase-{random.SystemRandom().randint(0, 10**9)}"
@@ -238,8 +241,9 @@ def test_deleting_a_conversation_on_request_also_empties_rasas_tracker(stack: Ru
     assert '"event": "user"' in tracker(stack, sender)
     database = Database(sqlite_url(stack.data_dir / "conversations.sqlite3"))
     try:
-        counts = CitizenData(database, RasaTrackers(stack.rasa, rasa_token(stack))).delete(sender, None)
+        tracker_store = TrackerEvents(sqlite_url(stack.data_dir / "rasa_tracker.sqlite3"))  # bokji run's default
+        counts = CitizenData(database, tracker_store).delete(sender, None)
     finally:
         database.dispose()
-    assert counts.turns >= 2
+    assert counts.turns >= 2 and counts.rasa_events >= 2
     assert '"event": "user"' not in tracker(stack, sender)

@@ -24,6 +24,7 @@ from channels.store.models import AuditEntry, ChatEvent, Feedback, Handoff, Kaka
 from channels.store.transcripts import TranscriptStore
 from tests.unit.fakes import RecordingPublisher, ScriptedRasa
 from tests.unit.staff_support import csrf_token, make_staff, sign_in
+from tests.unit.test_rasa_tracker_store import rasa_store, senders
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
 OLD = NOW - timedelta(days=200)
@@ -94,7 +95,9 @@ def test_purge_deletes_what_is_past_the_limit_and_keeps_the_rest(db: Database, a
     done = retention.purge(NOW)
 
     assert done == planned
-    assert done.as_dict() == {"turns": 4, "feedback": 2, "handoffs": 1, "notes": 1, "deliveries": 2, "events": 3}
+    assert done.as_dict() == {
+        "turns": 4, "feedback": 2, "handoffs": 1, "notes": 1, "deliveries": 2, "events": 3, "rasa_events": 0
+    }  # fmt: skip
     assert set(table_counts(db, "web:old-closed").values()) == {0}
     assert set(table_counts(db, "web:old-no-handoff").values()) == {0}
     # A person is handling it: turns and handoff stay whatever their age (only its old live-update event goes).
@@ -127,6 +130,9 @@ class FakeTracker:
         self.erased.append(sender_id)
         return True
 
+    def count(self, sender_id: str) -> int:
+        return 0 if sender_id in self.erased else 5
+
 
 def test_export_holds_the_whole_conversation_and_the_audit_entry_no_text(db: Database, admin: Actor) -> None:
     add_conversation(db, "web:alice", RECENT, "closed", admin.id)
@@ -144,7 +150,9 @@ def test_erase_removes_one_sender_only_empties_rasa_and_is_audited(db: Database,
     add_conversation(db, "web:bob", RECENT, "closed", admin.id)
     tracker, forgotten = FakeTracker(), []
     counts = CitizenData(db, tracker, forgotten.append).delete("web:alice", admin)
-    assert counts.as_dict() == {"turns": 2, "feedback": 1, "handoffs": 1, "notes": 1, "deliveries": 1, "events": 1}
+    assert counts.as_dict() == {
+        "turns": 2, "feedback": 1, "handoffs": 1, "notes": 1, "deliveries": 1, "events": 1, "rasa_events": 5
+    }  # fmt: skip
     assert set(table_counts(db, "web:alice").values()) == {0}
     assert table_counts(db, "web:bob") == {"turns": 2, "feedback": 1, "kakao_delivered_turns": 1, "chat_events": 1, "handoffs": 1}
     assert tracker.erased == ["web:alice"] and forgotten == ["web:alice"]
@@ -263,7 +271,7 @@ def test_page_errors_are_korean_4xx_and_change_nothing(app: Flask, client: Flask
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BOKJI_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("BOKJI_DATABASE_URL", raising=False)
-    monkeypatch.setenv("BOKJI_RASA_URL", "http://127.0.0.1:9")  # nothing listens: the tracker erase is reported, not fatal
+    monkeypatch.delenv("BOKJI_TRACKER_URL", raising=False)  # Rasa's tracker store: rasa_tracker.sqlite3 in the data dir
     return tmp_path
 
 
@@ -276,10 +284,15 @@ def test_purge_command_prints_counts_and_dry_run_changes_nothing(
     assert main(["purge", "--dry-run"]) == 0
     assert "would delete 2 turns, 1 feedback, 1 handoffs, 1 notes" in capsys.readouterr().out
     assert table_counts(db, "web:ancient")["turns"] == 2
+    ancient, today = datetime.now(timezone.utc) - timedelta(days=400), datetime.now(timezone.utc)
+    tracker = rasa_store(data_dir / "rasa_tracker.sqlite3", [("web:ancient", ancient), ("web:today", today)])
     assert main(["purge"]) == 0
-    assert "deleted 2 turns" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "deleted 2 turns" in out and "1 rasa_events" in out
     assert table_counts(db, "web:ancient")["turns"] == 0 and table_counts(db, "web:today")["turns"] == 2
-    assert len(audit(db, "purged")) == 1
+    assert senders(tracker) == ["web:today"]  # Rasa's copy of the old conversation is gone too
+    [entry] = audit(db, "purged")
+    assert json.loads(entry.detail)["rasa_events"] == 1
 
 
 def test_citizen_commands_export_and_delete_one_sender(
@@ -294,12 +307,17 @@ def test_citizen_commands_export_and_delete_one_sender(
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["citizen", "delete", "kakao:abc123"]) == 2  # no terminal and no --yes: refused
     assert table_counts(db, "kakao:abc123")["turns"] == 2
+    # What Rasa's SQL tracker store holds of both conversations (bot/endpoints.yml: rasa_tracker.sqlite3 in the data dir).
+    held = [("kakao:abc123", RECENT), ("web:other", RECENT), ("kakao:abc123", RECENT)]
+    tracker = rasa_store(data_dir / "rasa_tracker.sqlite3", held)
     assert main(["citizen", "delete", "kakao:abc123", "--yes"]) == 0
-    assert "deleted 2 turns" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "deleted 2 turns" in out and "2 rasa_events" in out
     assert table_counts(db, "kakao:abc123")["turns"] == 0 and table_counts(db, "web:other")["turns"] == 2
+    assert senders(tracker) == ["web:other"]
     assert main(["citizen", "delete", "kakao:abc123", "--yes"]) == 2
     assert "no conversation is stored" in capsys.readouterr().err
     [entry] = audit(db, "citizen_deleted")
-    assert entry.actor_id is None and json.loads(entry.detail)["rasa_tracker"] is False
+    assert entry.actor_id is None and json.loads(entry.detail)["rasa_tracker"] is True
     raw = sqlite3.connect(data_dir / "conversations.sqlite3").execute("SELECT detail FROM audit_log").fetchall()
     assert not any("질문" in d for (d,) in raw)
