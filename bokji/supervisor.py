@@ -1,10 +1,11 @@
-"""Start Rasa, the action server and the web app; wait for health; stop all on Ctrl-C or on a death.
+"""Start Rasa, the action server and the web app; wait for health; restart any that dies; stop all on Ctrl-C.
 
 Used by ``make run`` and by the integration tests, so both run the stack the same way.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -14,8 +15,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -51,7 +54,9 @@ def with_secrets(env: dict[str, str]) -> dict[str, str]:
     return {**env, **{name: env.get(name) or secrets.token_urlsafe(32) for name in SECRETS}}
 
 
-def default_services(host: str, ports: tuple[int, int, int] = (5005, 5055, 8000), rasa_token: str = "") -> list[Service]:
+def default_services(
+    host: str, ports: tuple[int, int, int] = (5005, 5055, 8000), rasa_token: str = "", endpoints: str = "endpoints.yml"
+) -> list[Service]:
     """The three processes with their commands, as `make run` starts them (Rasa's API needs ``rasa_token``)."""
     rasa_port, actions_port, web_port = ports
     rasa_bin = os.environ.get("BOKJI_RASA_BIN", str(ROOT / ".venv-rasa" / "bin" / "rasa"))
@@ -77,7 +82,7 @@ def default_services(host: str, ports: tuple[int, int, int] = (5005, 5055, 8000)
                 "--model",
                 "models",
                 "--endpoints",
-                "endpoints.yml",
+                endpoints,
                 "--credentials",
                 "credentials.yml",
             ],
@@ -110,11 +115,99 @@ def stack_env(host: str, ports: tuple[int, int, int], data_dir: Path | None = No
     )
     if data_dir is not None:
         env["BOKJI_DATA_DIR"] = str(data_dir)
+    env.update(shared_state_env(env))
     return with_secrets(env)
+
+
+RESTARTS_FILE = "restarts.json"
+
+
+def shared_state_env(env: dict[str, str]) -> dict[str, str]:
+    """Where the stack keeps shared state: Rasa's tracker store and Redis lock store (bot/endpoints*.yml), the restarts file.
+
+    The tracker store follows the web app's settings (``BOKJI_TRACKER_URL``, else the staff database on
+    PostgreSQL, else ``<data_dir>/rasa_tracker.sqlite3``), so erasing a conversation reaches the same rows.
+    An operator's own ``BOKJI_RASA_TRACKER_URL`` wins.
+    """
+    from channels.privacy.tracker import rasa_tracker_url, tracker_database_url
+
+    data_dir = Path(env.get("BOKJI_DATA_DIR") or ROOT / "var")
+    tracker = env.get("BOKJI_TRACKER_URL") or tracker_database_url(env.get("BOKJI_DATABASE_URL", ""), data_dir)
+    out = {
+        "BOKJI_RASA_TRACKER_URL": env.get("BOKJI_RASA_TRACKER_URL") or rasa_tracker_url(tracker),
+        # Where the supervisor counts restarts and the web app's /metrics reads them.
+        "BOKJI_PROCESS_RESTARTS_FILE": env.get("BOKJI_PROCESS_RESTARTS_FILE") or str((data_dir / RESTARTS_FILE).resolve()),
+    }
+    if redis := env.get("BOKJI_REDIS_URL"):
+        url = urlsplit(redis)
+        out.update(
+            BOKJI_REDIS_HOST=url.hostname or "127.0.0.1",
+            BOKJI_REDIS_PORT=str(url.port or 6379),
+            BOKJI_REDIS_DB=url.path.strip("/") or "1",
+            BOKJI_REDIS_PASSWORD=unquote(url.password or ""),
+        )
+    return out
+
+
+def endpoints_file(env: dict[str, str]) -> str:
+    """Rasa's endpoints file in bot/: with the Redis lock store when several Rasa servers share the tracker store."""
+    return "endpoints.redis.yml" if env.get("BOKJI_REDIS_URL") else "endpoints.yml"
 
 
 class StackError(RuntimeError):
     """A process could not start, or died."""
+
+
+@dataclass
+class Backoff:
+    """How long to wait before restarting a process that died: 1 s, 2 s, 4 s ... up to ``cap_s``.
+
+    A process that stayed up ``stable_s`` or longer before it died starts the series again, so a crash a day
+    is restarted at once while a process that dies on start is not restarted in a tight loop.
+    """
+
+    base_s: float = 1.0
+    cap_s: float = 30.0
+    stable_s: float = 60.0
+    failures: int = 0
+
+    def next_delay(self, up_for_s: float) -> float:
+        """The wait before the next start of a process that died after ``up_for_s`` seconds up."""
+        if up_for_s >= self.stable_s:
+            self.failures = 0
+        self.failures += 1
+        return float(min(self.cap_s, self.base_s * 2 ** (self.failures - 1)))
+
+
+class Restarts:
+    """Restarts per process since `bokji run` started, in ``<data_dir>/restarts.json`` for the web app's metrics.
+
+    The file is one JSON object ``{"actions": 0, "rasa": 2, "web": 0}`` (the contract with channels/metrics.py,
+    which reads ``BOKJI_PROCESS_RESTARTS_FILE``), written whole to a temporary file and renamed, so a reader
+    never sees half of it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Where the counts go (nothing is written until :meth:`reset`)."""
+        self.path = path
+        self.counts: dict[str, int] = {}
+
+    def reset(self, names: list[str]) -> None:
+        """Every process at zero (a new `bokji run`)."""
+        self.counts = dict.fromkeys(names, 0)
+        self._write()
+
+    def record(self, name: str) -> int:
+        """Count one restart of ``name``; its count so far."""
+        self.counts[name] = self.counts.get(name, 0) + 1
+        self._write()
+        return self.counts[name]
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(self.counts) + "\n", encoding="utf-8")
+        os.replace(partial, self.path)
 
 
 class Stack:
@@ -130,10 +223,17 @@ class Stack:
     ) -> None:
         """Describe the stack; nothing starts until :meth:`start`."""
         self.host = host
-        self.env = with_secrets(env or stack_env(host, ports))
-        self.services = default_services(host, ports, self.env["BOKJI_RASA_TOKEN"])
+        env = env or stack_env(host, ports)
+        self.env = with_secrets({**env, **shared_state_env(env)})
+        self.services = default_services(host, ports, self.env["BOKJI_RASA_TOKEN"], endpoints_file(self.env))
         self.log_dir = log_dir
         self._say = say
+        self.restarts = Restarts(Path(self.env["BOKJI_PROCESS_RESTARTS_FILE"]))
+        self._backoff = {s.name: Backoff() for s in self.services}
+        self._due: dict[str, float] = {}  # a dead process's name -> when it starts again
+        self._coming_back: dict[str, float] = {}  # a restarted process's name -> when it died (until it is healthy)
+        self._envs: dict[str, dict[str, str]] = {}  # the environment each process last started with
+        self._started: dict[str, float] = {}  # when each process last started
 
     def url(self, name: str) -> str:
         """Base URL of a service."""
@@ -147,6 +247,7 @@ class Stack:
             with socket.socket() as sock:
                 if sock.connect_ex((self.host, service.port)) == 0:
                     raise StackError(f"port {service.port} ({service.name}) is already in use: stop what runs there")
+        self.restarts.reset([s.name for s in self.services])
         for service in self.services:
             self._launch(service, self.env)
         deadline = time.monotonic() + timeout_s
@@ -170,12 +271,49 @@ class Stack:
             if time.monotonic() > deadline:
                 raise StackError(f"port {service.port} ({service.name}) is still in use after stopping it")
             time.sleep(0.2)
-        env = {**env, **{name: self.env[name] for name in SECRETS if not env.get(name)}} if env else self.env
+        if env:
+            env = {**env, **{name: self.env[name] for name in SECRETS if not env.get(name)}}
+            env = {**env, **shared_state_env(env)}
+        else:
+            env = self.env
         self._launch(service, env)  # the stack's secrets, or Rasa and the actions could no longer talk
         self._wait(service, deadline)
         self._say(f"{service.name} is up again: {self.url(service.name)}")
 
+    def watch(self) -> None:
+        """One look at the processes (`bokji run` calls it every half second): restart the dead, report the recovered.
+
+        A process that died is started again after its :class:`Backoff` delay, with the environment it last
+        ran with; the others keep running meanwhile. Each restart is one line of output and one count in
+        :attr:`restarts`; when the restarted process answers its health check, one more line says how long
+        it was gone.
+        """
+        now = time.monotonic()
+        for service in self.services:
+            name, proc = service.name, service.process
+            if name in self._due:
+                if now >= self._due[name]:
+                    del self._due[name]
+                    self._launch(service, self._envs.get(name, self.env))
+            elif proc is not None and proc.poll() is not None:
+                up_for = now - self._started.get(name, now)
+                delay = self._backoff[name].next_delay(up_for)
+                _kill_group(proc)  # what the dead process left behind must not hold its port
+                count = self.restarts.record(name)
+                self._say(
+                    f"{name} exited with code {proc.returncode} after {up_for:.0f} s up; restarting it in {delay:g} s "
+                    f"(restart {count}; see {service.log_path(self.log_dir)})"
+                )
+                self._due[name], self._coming_back[name] = now + delay, now
+        for service in self.services:
+            died_at = self._coming_back.get(service.name)
+            if died_at is not None and service.name not in self._due and self._healthy(service, timeout_s=1.0):
+                del self._coming_back[service.name]
+                self._say(f"{service.name} is up again after {time.monotonic() - died_at:.1f} s: {self.url(service.name)}")
+
     def _launch(self, service: Service, env: dict[str, str]) -> None:
+        self._envs[service.name] = env
+        self._started[service.name] = time.monotonic()
         log = service.log_path(self.log_dir).open("ab")
         service.process = subprocess.Popen(
             service.argv,
@@ -188,24 +326,25 @@ class Stack:
         self._say(f"starting {service.name} (pid {service.process.pid}, log {service.log_path(self.log_dir)})")
 
     def _wait(self, service: Service, deadline: float) -> None:
-        url = f"{self.url(service.name)}{service.health_path}"
         while time.monotonic() < deadline:
             self.check()
-            try:
-                # Rasa's /status is behind its auth token; the other health routes are open.
-                params = {"token": self.env["BOKJI_RASA_TOKEN"]} if service.name == "rasa" else None
-                response = httpx.get(url, params=params, timeout=2)
-                ready = (
-                    _ready_rasa(response)
-                    if service.name == "rasa"
-                    else response.status_code < 500 or (service.name == "web" and response.status_code == 503)
-                )
-                if ready:
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
+            if self._healthy(service):
+                return
             time.sleep(0.5)
+        url = f"{self.url(service.name)}{service.health_path}"
         raise StackError(f"{service.name} did not become healthy at {url}; see {service.log_path(self.log_dir)}")
+
+    def _healthy(self, service: Service, timeout_s: float = 2.0) -> bool:
+        """Whether the process answers its health check (the web app's 503 "degraded" counts: it is serving)."""
+        try:
+            # Rasa's /status is behind its auth token; the other health routes are open.
+            params = {"token": self.env["BOKJI_RASA_TOKEN"]} if service.name == "rasa" else None
+            response = httpx.get(f"{self.url(service.name)}{service.health_path}", params=params, timeout=timeout_s)
+            if service.name == "rasa":
+                return _ready_rasa(response)
+            return response.status_code < 500 or (service.name == "web" and response.status_code == 503)
+        except (httpx.HTTPError, ValueError):
+            return False
 
     def check(self) -> None:
         """Raise if any process has died, naming it and showing the end of its log."""
@@ -236,9 +375,21 @@ class Stack:
                 proc.wait()
 
 
+def _say_with_time(line: str) -> None:
+    print(f"{datetime.now().astimezone():%H:%M:%S} {line}", flush=True)  # noqa: T201
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of a dead process's group (a child still holding its port)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def run_stack(host: str = "127.0.0.1", ports: tuple[int, int, int] = (5005, 5055, 8000)) -> int:
-    """`make run`: start, print the URLs, watch; Ctrl-C (or SIGTERM) stops everything cleanly."""
-    stack = Stack(host=host, ports=ports)
+    """`make run`: start, print the URLs, restart what dies (with backoff); Ctrl-C (or SIGTERM) stops everything cleanly."""
+    stack = Stack(host=host, ports=ports, say=_say_with_time)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -262,9 +413,9 @@ def run_stack(host: str = "127.0.0.1", ports: tuple[int, int, int] = (5005, 5055
             f"  logs           {stack.log_dir}/\n"
             "Press Ctrl-C to stop."
         )
-        while True:
-            stack.check()
-            time.sleep(1)
+        while True:  # a process that dies is restarted (Stack.watch); only Ctrl-C or SIGTERM ends this
+            stack.watch()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nstopping...")  # noqa: T201
         stack.stop()
