@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from bokji.proxy_config import ProxyLayout, render_nginx
+from bokji.proxy_config import Cell, ProxyLayout, render_nginx
 from tests.postgres import free_port
 
 
@@ -32,11 +32,15 @@ def find_nginx() -> str:
 
 
 class NginxProxy:
-    """Start with ``with NginxProxy(["127.0.0.1:8001", ...]) as url:``; stopped and deleted on exit."""
+    """Start with ``with NginxProxy(["127.0.0.1:8001", ...]) as url:``; stopped and deleted on exit.
 
-    def __init__(self, upstreams: Sequence[str]) -> None:
+    ``cells`` adds the private listeners for each cell's Rasa and action server (bokji/proxy_config.py).
+    """
+
+    def __init__(self, upstreams: Sequence[str], cells: Sequence[Cell] = ()) -> None:
         self.binary = find_nginx()
         self.upstreams = list(upstreams)
+        self.cells = list(cells)
         self.port = 0
         self.root_dir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -58,6 +62,7 @@ class NginxProxy:
         self.port = free_port()
         layout = ProxyLayout(
             self.upstreams,
+            self.cells,
             listen=f"127.0.0.1:{self.port}",
             workers="1",  # one worker: one round-robin cursor, so consecutive requests alternate
             pid=str(self.root_dir / "nginx.pid"),
@@ -74,7 +79,9 @@ class NginxProxy:
             self.stop()
             raise RuntimeError(f"nginx -t refused the rendered configuration:\n{checked.stderr}")
         log = (self.root_dir / "stdout.log").open("ab")
-        self.process = subprocess.Popen([*argv, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            [*argv, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
