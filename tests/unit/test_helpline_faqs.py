@@ -18,7 +18,6 @@ from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.rules.crisis import detect_crisis
 from knowledge.settings import RetrievalSettings
 
-
 NEIGHBOURS = {
     "elder-abuse-report",
     "contact-1366",
