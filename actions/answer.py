@@ -9,6 +9,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.metrics import ActionMetrics, message_intent
 from actions.render import utter_answer
 from actions.streams import AnswerStreams
 from knowledge.answering.chain import Turn, final_answer, history_from_events
@@ -19,10 +20,13 @@ from knowledge.rules.crisis import crisis_reply, detect_crisis
 class ActionAnswerWelfare(Action):
     """Answer from the curated FAQ, or say honestly that we cannot and offer a human."""
 
-    def __init__(self, service: KnowledgeService, streams: AnswerStreams | None = None) -> None:
-        """Keep the shared answer service and, where channels may stream, the streams of answers being written."""
+    def __init__(
+        self, service: KnowledgeService, streams: AnswerStreams | None = None, metrics: ActionMetrics | None = None
+    ) -> None:
+        """Keep the shared answer service, the streams of answers being written (channels may stream) and the metrics."""
         self._service = service
         self._streams = streams
+        self._metrics = metrics
 
     def name(self) -> str:
         """Same literal as domain.yml."""
@@ -41,19 +45,30 @@ class ActionAnswerWelfare(Action):
         history = history_from_events(tracker.events)
         program = tracker.get_slot("program")
         metadata = tracker.latest_message.get("metadata") or {}
+        intent = message_intent(tracker.latest_message)
         if self._streams is not None and metadata.get("stream") is True:
-            await self._answer_streaming(dispatcher, text, history, program, self._streams)
+            await self._answer_streaming(dispatcher, text, history, program, self._streams, intent)
             return []
         # A generated answer can take seconds: keep the action server's event loop free meanwhile.
         answer = await asyncio.to_thread(self._service.answer, text, history=history, program=program)
+        if self._metrics is not None:
+            self._metrics.observe(answer, intent)
         utter_answer(dispatcher, answer)
         return []
 
     async def _answer_streaming(
-        self, dispatcher: CollectingDispatcher, text: str, history: list[Turn], program: str | None, streams: AnswerStreams
+        self,
+        dispatcher: CollectingDispatcher,
+        text: str,
+        history: list[Turn],
+        program: str | None,
+        streams: AnswerStreams,
+        intent: str,
     ) -> None:
         """FAQ and "not found" answers reply at once; a generated one replies with the id of its stream."""
         events = self._service.stream(text, history=history, program=program)
+        if self._metrics is not None:
+            events = self._metrics.watch(events, intent)
         first = await asyncio.to_thread(next, events)
         if first.kind == "generating" and (stream_id := streams.start(events)):
             dispatcher.utter_message(json_message={"stream": stream_id, "mode": "generated"})

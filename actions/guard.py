@@ -14,6 +14,7 @@ import json
 import logging
 import traceback
 import zlib
+from typing import Any
 
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
@@ -24,7 +25,7 @@ from sanic.response import json as json_response
 logger = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-Bokji-Actions-Token"
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/metrics"})  # /metrics checks its own bearer token (actions/metrics.py)
 # A tracker of a long conversation is a few hundred KB; an action call beyond this is not one of Rasa's.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 _TRACKER_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -48,20 +49,29 @@ def authorized(request: Request, token: str) -> bool:
 
 def action_call_problem(body: bytes, encoding: str | None) -> str | None:
     """Why a ``/webhook`` body is not an action call rasa-sdk can run, or None when it is."""
+    return read_action_call(body, encoding)[1]
+
+
+def read_action_call(body: bytes, encoding: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """A ``/webhook`` body as the action call it holds, or None and why it is not one rasa-sdk can run."""
     if encoding == "deflate":
         try:
             inflater = zlib.decompressobj()
             body = inflater.decompress(body, MAX_BODY_BYTES)
             if inflater.unconsumed_tail:
-                return "the inflated body is too large"
+                return None, "the inflated body is too large"
         except zlib.error:
-            return "the body is not deflate data"
+            return None, "the body is not deflate data"
     try:
         call = json.loads(body or b"null")
     except (ValueError, RecursionError):
-        return "the body is not JSON"
+        return None, "the body is not JSON"
     if not isinstance(call, dict):
-        return "expected a JSON object"
+        return None, "expected a JSON object"
+    return call, _call_problem(call)
+
+
+def _call_problem(call: dict[str, Any]) -> str | None:
     tracker = call.get("tracker")
     if not isinstance(call.get("next_action"), str) or not isinstance(tracker, dict):
         return '"next_action" (a string) and "tracker" (an object) are required'
@@ -86,7 +96,7 @@ def add_guard(app: Sanic, token: str) -> None:
             logger.warning("refused %s %s without the shared secret", request.method, request.path)
             return refusal(401, "unauthorized", f"send the action server's secret in the {TOKEN_HEADER} header")
         if request.path == "/webhook" and request.method == "POST":
-            problem = action_call_problem(request.body, request.headers.get("Content-Encoding"))
+            request.ctx.action_call, problem = read_action_call(request.body, request.headers.get("Content-Encoding"))
             if problem is not None:
                 logger.warning("refused an action call: %s", problem)
                 return refusal(400, "bad_action_call", problem)

@@ -21,8 +21,10 @@ from actions.eligibility import (
 from actions.explain import add_explain_route
 from actions.guard import add_guard
 from actions.handoff import ActionCrisisSupport, ActionRequestHuman
+from actions.metrics import ActionMetrics, add_observability
 from actions.settings import ActionServerSettings
 from actions.streams import AnswerStreams, add_stream_route
+from bokji.logging_setup import configure_logging
 from knowledge.answering.service import KnowledgeService
 from knowledge.backends import build_service
 from knowledge.rules.eligibility import Criteria
@@ -30,10 +32,12 @@ from knowledge.rules.eligibility import Criteria
 logger = logging.getLogger(__name__)
 
 
-def build_actions(service: KnowledgeService, streams: AnswerStreams | None = None) -> list[Action]:
-    """Every custom action of domain.yml, wired to the shared service (and the answer streams, if any)."""
+def build_actions(
+    service: KnowledgeService, streams: AnswerStreams | None = None, metrics: ActionMetrics | None = None
+) -> list[Action]:
+    """Every custom action of domain.yml, wired to the shared service (and the answer streams and metrics, if any)."""
     return [
-        ActionAnswerWelfare(service, streams),
+        ActionAnswerWelfare(service, streams, metrics),
         ActionRequestHuman(service.helplines),
         ActionCrisisSupport(service.helplines),
         ValidateEligibilityForm(),
@@ -45,13 +49,15 @@ def build_actions(service: KnowledgeService, streams: AnswerStreams | None = Non
 
 
 def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sanic:
-    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our actions, /streams/<id>, /assist/suggestions and /assist/explain."""
+    """rasa-sdk's Sanic app (/webhook, /health, /actions) with our actions, /streams/<id>, /assist/*, /metrics."""
     streams = AnswerStreams(keep_s=settings.stream_keep_s, max_open=settings.stream_max_open)
+    metrics = ActionMetrics()
     executor = ActionExecutor()
-    for action in build_actions(service, streams):
+    for action in build_actions(service, streams, metrics):
         executor.register_action(action)
     app = create_app(executor)
     add_guard(app, settings.actions_token.get_secret_value())  # the shared secret; errors without their text
+    add_observability(app, metrics, settings.metrics_token.get_secret_value())  # /metrics; each call's request id
     add_stream_route(app, streams, settings.stream_idle_timeout_s)
     add_assist_route(app, service)
     add_explain_route(app, service)  # the knowledge admin's "what would the bot answer?"
@@ -60,8 +66,8 @@ def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sani
 
 def main() -> None:
     """Run the action server in one process (models load once; Kiwi must never cross a fork)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s actions %(levelname)s %(message)s")
     settings = ActionServerSettings()
+    configure_logging("actions", settings.log_format, settings.log_level)  # masked; JSON lines carry the request id
     if not settings.actions_token.get_secret_value():
         raise SystemExit(
             "BOKJI_ACTIONS_TOKEN is empty: the action server runs actions for anyone who reaches it. "

@@ -4,6 +4,7 @@ import logging
 
 from waitress import serve
 
+from bokji.logging_setup import configure_logging
 from channels.app import create_app
 from channels.log_filters import redact_request_logs
 from channels.server_errors import create_korean_server
@@ -12,9 +13,9 @@ from channels.settings import AppSettings
 
 def main() -> None:
     """Build settings once and serve."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s web %(levelname)s %(message)s")
-    redact_request_logs()  # httpx logs URLs, and Rasa's token travels in the tracker read's URL
     settings = AppSettings()
+    configure_logging("web", settings.log_format, settings.log_level)  # masked; JSON lines carry the request id
+    redact_request_logs()  # httpx logs URLs, and Rasa's token travels in the tracker read's URL
     logging.getLogger(__name__).info("web app on http://%s:%d", settings.web_host, settings.web_port)
     app = create_app(settings)
     # waitress's own errors (bad request lines, oversized headers) in Korean JSON too

@@ -9,10 +9,11 @@ from channels.admin.faqs import FaqService
 from channels.admin.publisher import Publisher
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
 from channels.auth import init_auth
-from channels.conversation import STREAM_ABANDONED, Conversation
+from channels.conversation import STREAM_ABANDONED
 from channels.handoff_quota import MeteredHandoffService
 from channels.input_guard import init_input_guard
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
+from channels.metrics import MeteredConversation, WebMetrics, init_metrics
 from channels.privacy import CitizenData, SenderIds, TrackerEvents
 from channels.rasa_client import DialogueEngine, RasaClient
 from channels.rate_limits import RateLimits
@@ -51,7 +52,10 @@ def create_app(
         streams = ActionServerStreams(
             settings.actions_url, settings.widget.stream_timeout_s, settings.actions_token.get_secret_value()
         )
-    conversation = Conversation(
+    # Turns counted by channel and answer mode, Rasa timed (GET /metrics); the request id reaches Rasa's metadata.
+    web_metrics = WebMetrics(handoffs, settings.process_restarts_file)
+    conversation = MeteredConversation(
+        web_metrics,
         engine,
         transcripts,
         load_helplines(settings.knowledge.helplines),
@@ -60,6 +64,7 @@ def create_app(
         handoffs,
     )
     app.extensions["bokji.settings"] = settings
+    init_metrics(app, web_metrics)  # /metrics (bearer or loopback) and X-Request-ID, first of the request hooks
     app.extensions["bokji.database"] = database
     app.extensions["bokji.transcripts"] = transcripts
     app.extensions["bokji.handoffs"] = handoffs

@@ -233,6 +233,14 @@ class HandoffService:
         waiting = [v for v in views if v.state == "waiting"]
         return waiting + [v for v in views if v.state != "waiting"]
 
+    def waiting_now(self) -> tuple[int, datetime | None]:
+        """How many chats wait for a person and since when the oldest has waited (read only: metrics scrape it)."""
+        with self.database.session() as session:
+            count, oldest = session.execute(
+                select(func.count(Handoff.id), func.min(Handoff.created_at)).where(Handoff.state == "waiting")
+            ).one()
+        return int(count), oldest
+
     def get(self, handoff_id: int) -> HandoffView:
         """One handoff, or a 404 error."""
         with self.database.session() as session:

@@ -199,6 +199,10 @@ class AppSettings(ProcessSettings):
         description="SQLAlchemy URL of Rasa's tracker store (erasing and purging conversations); empty: the staff "
         "database on PostgreSQL, else <data_dir>/rasa_tracker.sqlite3 (what `bokji run` gives Rasa)",
     )
+    process_restarts_file: Path | None = Field(
+        None,
+        description="JSON file {process: restarts} that `bokji run` keeps (bokji_process_restarts_total); none: not reported",
+    )
     widget: WidgetSettings = Field(default_factory=WidgetSettings)
     kakao: KakaoSettings = Field(default_factory=KakaoSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
