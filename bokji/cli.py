@@ -27,8 +27,22 @@ def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
     from knowledge.retrieval.records import StoreMismatchError
     from knowledge.retrieval.sqlite_store import SqliteStore
 
-    ks = settings.knowledge
+    ks = live = settings.knowledge
     path: Path = args.path or ks.seed_dir
+    if args.collection:
+        if ks.store.backend != "weaviate":
+            print(  # noqa: T201
+                "ingest: --collection names a Weaviate collection: set BOKJI_KNOWLEDGE__STORE__BACKEND=weaviate", file=sys.stderr
+            )
+            return 2
+        if _capitalized(args.collection) == _capitalized(ks.store.weaviate_collection):
+            print(  # noqa: T201
+                f"ingest: {args.collection} is the live collection (BOKJI_KNOWLEDGE__STORE__WEAVIATE_COLLECTION): "
+                "name a new one, e.g. BokjiKnowledge2",
+                file=sys.stderr,
+            )
+            return 2
+        ks = ks.model_copy(update={"store": ks.store.model_copy(update={"weaviate_collection": args.collection})})
     # Everything is read and validated before the store is touched: a bad row rejects the run.
     loaded = load_knowledge(path, DocumentDefaults(tenant=args.tenant, category=args.category))
     if loaded.problems:
@@ -66,6 +80,37 @@ def _ingest(settings: ProcessSettings, args: argparse.Namespace) -> int:
     print(  # noqa: T201
         f"ingest: {len(loaded.faqs)} FAQs and {len(loaded.documents)} documents from {loaded.files} files in {path}:"
         f" {report}; store holds {store.count()} documents ({took:.1f} s)"
+    )
+    if args.collection:
+        return _count_check(live, embeddings, store.count(), len(published) + len(loaded.documents), args.collection)
+    return 0
+
+
+def _capitalized(collection: str) -> str:
+    return collection[:1].upper() + collection[1:]  # Weaviate's own spelling of a collection name
+
+
+def _count_check(live: KnowledgeSettings, embeddings: Embeddings, found: int, written: int, new: str) -> int:
+    """Whether the new collection may replace the live one: it holds what was written and no less than the live one."""
+    from knowledge.backends import weaviate_store
+
+    live_store = weaviate_store(live, embeddings)
+    live_count = live_store.count_existing()
+    name = live_store.name
+    if found != written:
+        print(f"ingest: count check failed: {new} holds {found} documents, {written} were written", file=sys.stderr)  # noqa: T201
+        return 3
+    if live_count is not None and found < live_count:
+        print(  # noqa: T201
+            f"ingest: count check failed: {new} holds {found} documents, the live {name} {live_count}; keep {name} "
+            "(documents uploaded in the admin are not in the files: ingest their folder too)",
+            file=sys.stderr,
+        )
+        return 3
+    print(  # noqa: T201
+        f"ingest: count check passed: {new} holds {found} documents (live {name}: {live_count or 0}). To switch, set "
+        f"BOKJI_KNOWLEDGE__STORE__WEAVIATE_COLLECTION={new} and restart the action servers and web apps one cell at "
+        f"a time; then delete {name}"
     )
     return 0
 
@@ -149,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("path", nargs="?", type=Path)
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and embed everything again")
+    ingest.add_argument(
+        "--collection",
+        help="Weaviate: ingest into this new collection instead of the live one (with --rebuild: emptied first), then "
+        "check its count against what was written and the live collection's; exit 3 when it falls short",
+    )
     ingest.add_argument(
         "--prune",
         action="store_true",

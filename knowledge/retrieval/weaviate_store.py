@@ -337,6 +337,24 @@ class WeaviateStore:
             total += int(result.total_count or 0)
         return total
 
+    def count_existing(self) -> int | None:
+        """Documents in this collection whichever model built it, or None when it does not exist (nothing is created).
+
+        ``bokji ingest --collection`` compares a new collection with the live one, which may hold another index id.
+        """
+        from weaviate.classes.query import Filter
+
+        if not self.client.collections.exists(self.name):
+            return None
+        collection = self.client.collections.get(self.name)
+        total = 0
+        for tenant in sorted(collection.tenants.get()):
+            result = collection.with_tenant(tenant).aggregate.over_all(
+                filters=Filter.by_property("primary").equal(1), total_count=True
+            )
+            total += int(result.total_count or 0)
+        return total
+
     def doc_hashes(self) -> dict[str, str]:
         """Content hash per document, read with the cursor API (any collection size)."""
         self.ensure_schema()
