@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 from channels.conversation import Conversation
 from channels.http_errors import error_code, korean_message
 from channels.rasa_client import probe
-from knowledge.retrieval.sqlite_store import SqliteStore
 
 bp = Blueprint("api", __name__)
 
@@ -84,7 +83,7 @@ def chat() -> tuple[Response, int]:
 def healthz() -> tuple[Response, int]:
     """Each dependency up or down; 200 only when all are up."""
     settings = current_app.extensions["bokji.settings"]
-    documents = SqliteStore.document_count(settings.knowledge.store.path)
+    documents = current_app.extensions["bokji.store_health"].documents()  # the embedded file or Weaviate, as configured
     deps = {
         "rasa": "up" if probe(f"{settings.rasa_url}/") else "down",
         "actions": "up" if probe(f"{settings.actions_url}/health") else "down",

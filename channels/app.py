@@ -22,6 +22,7 @@ from channels.settings import AppSettings
 from channels.store.database import Database
 from channels.store.transcripts import TranscriptStore
 from knowledge.ingestion.seed_files import load_helplines
+from knowledge.retrieval.store_health import StoreHealth
 
 
 def create_app(
@@ -64,6 +65,7 @@ def create_app(
         handoffs,
     )
     app.extensions["bokji.settings"] = settings
+    app.extensions["bokji.store_health"] = StoreHealth(settings.knowledge.store)  # /healthz counts documents through it
     init_metrics(app, web_metrics)  # /metrics (bearer or loopback) and X-Request-ID, first of the request hooks
     app.extensions["bokji.database"] = database
     app.extensions["bokji.transcripts"] = transcripts
