@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from channels.console import admin, chats, events, pages, privacy
+from channels.console import admin, chats, dashboard, events, pages, privacy
 from channels.handoff import HandoffError
 
 bp = Blueprint(
@@ -18,6 +18,7 @@ api.register_blueprint(events.bp)
 bp.register_blueprint(api)
 bp.register_blueprint(pages.bp)
 bp.register_blueprint(privacy.bp)  # admins: one citizen's conversation exported or erased
+bp.register_blueprint(dashboard.bp)  # admins: the operations dashboard (charts, tables, CSV)
 
 
 @bp.before_request

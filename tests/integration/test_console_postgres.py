@@ -87,3 +87,19 @@ def test_two_agents_claiming_over_http_at_the_same_moment_one_wins_one_is_told(p
         loser_body = next(body for code, body in results.values() if code == 409)
         holder = "김상담" if winner == "kim" else "박상담"
         assert loser_body["error"]["message"] == f"{holder}님이 이미 이 상담을 맡았어요."
+
+
+def test_the_operations_report_reads_the_same_figures_on_postgresql(pg_app: tuple[Flask, ScriptedRasa]) -> None:
+    """The dashboard extracts JSON fields in the database: PostgreSQL (JSONB) must count as SQLite does."""
+    from datetime import date
+
+    from channels.console.operations import Operations
+    from tests.unit.test_operations_dashboard import EXPECTED_DAYS, seed
+
+    app, _ = pg_app
+    seed(app.extensions["bokji.database"])  # March 2026: no other test of this module writes there
+    report = Operations(app.extensions["bokji.database"]).report(date(2026, 3, 1), date(2026, 3, 2))
+    assert [day.row() for day in report.days] == EXPECTED_DAYS
+    assert [(t.question, t.count) for t in report.topics][0] == ("우주 여행 보조금 있나요", 2)
+    admin = Staff(app, "pg-admin")
+    assert admin.get("/console/operations?from=2026-03-01&to=2026-03-02").status_code == 200
