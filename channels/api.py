@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -12,6 +12,9 @@ from werkzeug.exceptions import HTTPException
 from channels.conversation import Conversation
 from channels.http_errors import error_code, korean_message
 from channels.rasa_client import probe
+
+if TYPE_CHECKING:  # channels.api_keys raises this module's ApiError
+    from channels.api_keys import ApiKeys
 
 bp = Blueprint("api", __name__)
 
@@ -53,12 +56,20 @@ def json_body() -> Any:
 
 def parse_chat(body: Any, max_chars: int) -> tuple[str, str]:
     """Validate a chat request body; returns the session id and the stripped text."""
+    if isinstance(body, dict) and "session_id" not in body:
+        missing = [name for name in ("session_id", "text") if name not in body]
+        raise ApiError(400, "missing_field", f"필수 항목이 빠졌어요: {', '.join(missing)}")
+    text = parse_text(body, max_chars)
+    return parse_session_id(body["session_id"]), text
+
+
+def parse_text(body: Any, max_chars: int) -> str:
+    """The stripped ``text`` of a chat request body, or a clear 400."""
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. JSON 객체로 보내 주세요.")
-    missing = [name for name in ("session_id", "text") if name not in body]
-    if missing:
-        raise ApiError(400, "missing_field", f"필수 항목이 빠졌어요: {', '.join(missing)}")
-    session_id, text = parse_session_id(body["session_id"]), body["text"]
+    if "text" not in body:
+        raise ApiError(400, "missing_field", "필수 항목이 빠졌어요: text")
+    text = body["text"]
     if not isinstance(text, str):
         raise ApiError(400, "invalid_text", "text는 문자열이어야 해요.")
     text = text.strip()
@@ -66,15 +77,20 @@ def parse_chat(body: Any, max_chars: int) -> tuple[str, str]:
         raise ApiError(400, "empty_text", "메시지가 비어 있어요. 궁금한 내용을 입력해 주세요.")
     if len(text) > max_chars:
         raise ApiError(400, "text_too_long", f"메시지가 너무 길어요. {max_chars:,}자 이내로 나누어 보내 주세요.")
-    return session_id, text
+    return text
 
 
 @bp.post("/api/v1/chat")
 def chat() -> tuple[Response, int]:
-    """One citizen message in, the bot's messages out."""
+    """One message from an integration (``Authorization: Bearer <API key>``) in, the bot's messages out.
+
+    The ``session_id`` is the integration's own; its conversation is ``api:<key name>:<session_id>``.
+    """
+    keys: ApiKeys = current_app.extensions["bokji.api_keys"]
+    name = keys.require()
     session_id, text = parse_chat(json_body(), current_app.config["BOKJI_MAX_TEXT_CHARS"])
     conversation: Conversation = current_app.extensions["bokji.conversation"]
-    reply = conversation.handle(f"web:{session_id}", text)
+    reply = conversation.handle(keys.sender(name, session_id), text)
     payload = {"session_id": session_id, "messages": [m.as_json() for m in reply.messages]}
     return jsonify(payload), 503 if reply.degraded else 200
 

@@ -8,7 +8,9 @@ from channels import admin, api, assist, console, kakao, web, widget
 from channels.admin.faqs import FaqService
 from channels.admin.publisher import Publisher
 from channels.answer_streams import ActionServerStreams, AnswerStreamSource
+from channels.api_keys import ApiKeys, parse_api_keys
 from channels.auth import init_auth
+from channels.citizen_sessions import CitizenSessions
 from channels.conversation import STREAM_ABANDONED
 from channels.handoff_quota import MeteredHandoffService
 from channels.input_guard import init_input_guard
@@ -65,6 +67,7 @@ def create_app(
         handoffs,
     )
     app.extensions["bokji.settings"] = settings
+    app.extensions["bokji.api_keys"] = ApiKeys(parse_api_keys(settings.api_keys.get_secret_value()))  # /api/v1/chat
     app.extensions["bokji.store_health"] = StoreHealth(settings.knowledge.store)  # /healthz counts documents through it
     init_metrics(app, web_metrics)  # /metrics (bearer or loopback) and X-Request-ID, first of the request hooks
     app.extensions["bokji.database"] = database
@@ -90,6 +93,8 @@ def create_app(
     app.register_blueprint(assist.bp)  # case card and suggested replies for agents
     app.register_blueprint(admin.bp)  # the welfare teams' knowledge admin
     init_auth(app, database, settings.console, settings.data_dir)  # staff sign-in; after the citizen blueprints it exempts from CSRF
+    # Citizen session tokens: signed with the app's secret key under their own salt (channels/citizen_sessions.py).
+    app.extensions["bokji.citizen_sessions"] = CitizenSessions(str(app.secret_key), settings.widget.session_ttl_s)
     init_input_guard(app)  # hostile JSON (lone surrogates, deep nesting, huge numbers): a 400 before any view
     limits.init_app(app)
     init_security_headers(app)  # CSP, nosniff, no framing, Referrer-Policy, no-store on conversation data

@@ -4,7 +4,11 @@
 - per conversation on the chat endpoints (widget session, API session, KakaoTalk user): messages and characters
   (the analysis budget: a flood of maximal messages from one conversation waits its turn);
 - per client address on staff sign-in (on top of the account lockout);
-- per client address on new requests for a person (:mod:`channels.handoff_quota`).
+- per client address on new requests for a person (:mod:`channels.handoff_quota`);
+- per client address on new citizen sessions (``POST /api/v1/widget/session``).
+
+A widget conversation is counted under the session its signed token holds, an integration's under its API key's
+name and its session id: a client cannot dodge its limits by naming another session id.
 
 A message that signals a crisis is never limited: it always gets its helplines and its urgent handoff.
 KakaoTalk's requests all come from Kakao's servers, so the skill is limited per KakaoTalk user only.
@@ -21,13 +25,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter import Limiter
 from limits import RateLimitItem, parse
 from werkzeug.exceptions import HTTPException
 
 from channels.api import ApiError, parse_session_id
+from channels.api_keys import ApiKeys
 from channels.auth.guard import wants_json
+from channels.citizen_sessions import token_session
 from channels.settings import RateLimitSettings
 from channels.skill_response import text_response
 from knowledge.rules.crisis import detect_crisis
@@ -35,16 +41,23 @@ from knowledge.rules.crisis import detect_crisis
 logger = logging.getLogger(__name__)
 
 CITIZEN_BLUEPRINTS = ("api", "widget")
-CHAT_ENDPOINTS = {"api.chat": "web", "widget.chat": "web", "kakao.skill": "kakao"}
+CHAT_ENDPOINTS = {"api.chat": "api", "widget.chat": "web", "kakao.skill": "kakao"}
 LOGIN_ENDPOINT = "auth.login_submit"
+SESSION_ENDPOINT = "widget.session"
 
 TOO_FAST = "메시지를 너무 빠르게 보내고 있어요. {wait} 뒤에 다시 보내 주세요. 급하시면 보건복지상담센터(129)로 전화해 주세요."
 TOO_MANY = "지금 이 연결에서 요청이 너무 많아요. {wait} 뒤에 다시 시도해 주세요."
 LOGIN = "로그인 시도가 너무 많아요. {wait} 뒤에 다시 시도해 주세요."
+SESSIONS = (
+    "이 연결에서 새 대화를 너무 많이 시작했어요. {wait} 뒤에 다시 시도해 주세요. 급하시면 보건복지상담센터(129)로 전화해 주세요."
+)
 HANDOFFS = (
     "지금 이 연결에서 상담원 연결 요청이 너무 많이 들어왔어요. {wait} 뒤에 다시 요청해 주세요. "
     "급하시면 보건복지상담센터(129)로 전화해 주세요."
 )
+
+# What each refusal says (per-conversation limits: TOO_FAST).
+REFUSALS = {"client": TOO_MANY, "login": LOGIN, "handoffs": HANDOFFS, "sessions": SESSIONS}
 
 
 class RateLimitedError(Exception):
@@ -92,11 +105,17 @@ def chat_request(channel: str) -> ChatRequest | None:
         digest = hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         return ChatRequest(f"kakao:{digest}", utterance if isinstance(utterance, str) else "")
     text = body.get("text")
+    text = text if isinstance(text, str) else ""
+    if channel == "web":  # the session its token holds; no valid token: the view answers 401
+        session_id = token_session(current_app.extensions["bokji.citizen_sessions"])
+        return ChatRequest(f"web:{session_id}", text) if session_id else None
+    keys: ApiKeys = current_app.extensions["bokji.api_keys"]
+    name = keys.identify(request.headers.get("Authorization"))
     try:
         session_id = parse_session_id(body.get("session_id"))
     except ApiError:
         return None
-    return ChatRequest(f"web:{session_id}", text if isinstance(text, str) else "")
+    return ChatRequest(keys.sender(name, session_id), text) if name else None
 
 
 def _wait(seconds: int) -> str:
@@ -115,6 +134,7 @@ class RateLimits:
             "session": parse(settings.per_session),
             "chars": parse(settings.session_chars),
             "login": parse(settings.login),
+            "sessions": parse(settings.sessions),
             "handoffs": parse(settings.handoffs),
         }
         self.limiter = Limiter(
@@ -161,6 +181,8 @@ class RateLimits:
         if endpoint == LOGIN_ENDPOINT:
             self.hit("login", self.client())
             return
+        if endpoint == SESSION_ENDPOINT:
+            self.hit("sessions", self.client())  # on top of the per-client budget below
         channel = CHAT_ENDPOINTS.get(endpoint)
         chat = chat_request(channel) if channel else None
         if chat is not None and chat.text and detect_crisis(chat.text) is not None:
@@ -177,7 +199,7 @@ class RateLimits:
         headers = {"Retry-After": str(refused.retry_after_s)}
         if request.endpoint == "kakao.skill":
             return jsonify(text_response(TOO_FAST.format(wait=wait))), 200, headers
-        message = {"client": TOO_MANY, "login": LOGIN, "handoffs": HANDOFFS}.get(refused.rule, TOO_FAST).format(wait=wait)
+        message = REFUSALS.get(refused.rule, TOO_FAST).format(wait=wait)
         if refused.rule == "login" and not wants_json():
             page = render_template("auth/login.html", next="", username="", error=message)
             return Response(page, 429, headers)

@@ -23,6 +23,13 @@ class WidgetSettings(BaseModel):
     stream_timeout_s: float = Field(
         45.0, gt=0, description="Longest wait for the next piece of a streamed answer before it counts as failed"
     )
+    session_ttl_s: int = Field(
+        8 * 3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Lifetime of a citizen session token from its issue (POST /api/v1/widget/session); "
+        "after it the widget starts a new conversation",
+    )
 
 
 class KakaoSettings(BaseModel):
@@ -131,6 +138,7 @@ class RateLimitSettings(BaseModel):
         description="Analysis budget: characters per conversation, so floods of maximal messages wait their turn",
     )
     login: str = Field("10/minute", description="Sign-in attempts per client address (on top of the account lockout)")
+    sessions: str = Field("60/hour", description="New citizen sessions (POST /api/v1/widget/session) per client address")
     handoffs: str = Field(
         "10/hour",
         description="New requests for a person per client address, so the queue cannot be flooded (crisis: never limited)",
@@ -188,6 +196,12 @@ class AppSettings(ProcessSettings):
         SecretStr(""), description="The action server's shared secret (X-Bokji-Actions-Token header); `bokji run` makes one"
     )
     rasa_timeout_s: float = Field(20.0, gt=0, description="How long to wait for Rasa's reply")
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Keys of the public chat API /api/v1/chat as comma-separated name:key pairs (Authorization: Bearer "
+        "<key>; each key's conversations are kept apart as api:<name>:<session_id>; names 1-24 of A-Z a-z 0-9 _ -, "
+        "keys at least 16 characters, checked at start); empty: the API is off",
+    )
     max_text_chars: int = Field(1000, ge=1, description="Longest message a citizen may send")
     max_body_bytes: int = Field(16 * 1024, ge=1024, description="Largest request body accepted")
     data_dir: Path = Field(PROJECT_ROOT / "var", description="Folder of the default SQLite database and the secret key")

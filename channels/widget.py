@@ -2,6 +2,8 @@
 
 A city page embeds the widget with one tag, ``<script src="https://<this server>/widget.js" defer></script>``.
 The widget talks to the endpoints below; the conversation flow itself lives in ``channels.conversation``.
+It first asks for a session (``POST /api/v1/widget/session``) and sends its token on every call
+(``channels.citizen_sessions``): the conversation is always the token's, whatever session id a request names.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 from flask.blueprints import BlueprintSetupState
 
-from channels.api import ApiError, json_body, parse_chat, parse_session_id
+from channels.api import ApiError, json_body, parse_text
+from channels.citizen_sessions import HEADER, CitizenSessions, held_session
 from channels.conversation import BotMessage, ChatReply, Conversation
 from channels.handoff import HandoffService
 from channels.live import LIFETIME_S, last_event_id, stream_response
+from channels.quick_replies import offered_label
 from channels.settings import AppSettings
 from channels.store.transcripts import TranscriptStore
 from channels.widget_events import TypingThrottle, WidgetEvents, state_of
@@ -107,16 +111,28 @@ def script() -> Response:
     return response
 
 
+@bp.post("/api/v1/widget/session")
+def session() -> tuple[Response, int]:
+    """A new conversation: ``{"session_id", "token", "expires_in"}``; the token goes in ``X-Bokji-Session`` from now on.
+
+    Limited per client address (``BOKJI_RATE_LIMIT__SESSIONS``), so nobody mints sessions by the thousand.
+    """
+    sessions: CitizenSessions = current_app.extensions["bokji.citizen_sessions"]
+    return jsonify(sessions.issue().as_json()), 201
+
+
 @bp.post("/api/v1/widget/chat")
 def chat() -> tuple[Response, int]:
     """One message from the widget; like ``/api/v1/chat`` but each answer carries the id ratings refer to.
 
-    An optional ``label`` is the quick reply's title when ``text`` is its payload, kept for the history view.
+    When ``text`` is the payload of a button the bot offered, the history shows that button's title; the
+    ``label`` a client may send is only checked for shape (a forged one never reaches the transcript).
     With ``"stream": true`` the reply is NDJSON (:func:`stream_lines`) and a generated answer arrives
     sentence by sentence, each sentence already held to the grounding check.
     """
     body = json_body()
-    session_id, text = parse_chat(body, current_app.config["BOKJI_MAX_TEXT_CHARS"])
+    text = parse_text(body, current_app.config["BOKJI_MAX_TEXT_CHARS"])
+    session_id = held_session(body.get("session_id"))
     label = body.get("label")
     if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL_CHARS):
         raise ApiError(400, "invalid_label", f"label은 {MAX_LABEL_CHARS}자 이내의 문자열이어야 해요.")
@@ -124,7 +140,9 @@ def chat() -> tuple[Response, int]:
     if not isinstance(stream, bool):
         raise ApiError(400, "invalid_stream", "stream은 true 또는 false여야 해요.")
     conversation: Conversation = current_app.extensions["bokji.conversation"]
-    reply = conversation.handle(web_sender(session_id), text, label.strip() if label else None, stream=stream)
+    transcripts: TranscriptStore = current_app.extensions["bokji.transcripts"]
+    sender = web_sender(session_id)
+    reply = conversation.handle(sender, text, offered_label(transcripts, sender, text), stream=stream)
     status = 503 if reply.degraded else 200
     if stream:
         settings: AppSettings = current_app.extensions["bokji.settings"]
@@ -142,7 +160,7 @@ def history() -> tuple[Response, int]:
 
     ``handoff_state`` (bot, waiting, with_agent) tells a reloaded widget to listen for a person's replies.
     """
-    session_id = parse_session_id(request.args.get("session_id"))
+    session_id = held_session(request.args.get("session_id"))
     settings: AppSettings = current_app.extensions["bokji.settings"]
     transcripts: TranscriptStore = current_app.extensions["bokji.transcripts"]
     handoffs: HandoffService = current_app.extensions["bokji.handoffs"]
@@ -157,9 +175,9 @@ def events() -> Response:
 
     ``after_turn`` is the newest turn id the page shows (default: the newest there is); a reconnecting
     EventSource resumes after its ``Last-Event-ID``. The stream ends after about a minute and the browser
-    reconnects by itself.
+    reconnects by itself. The session token comes as ``?token=`` (EventSource cannot send headers).
     """
-    session_id = parse_session_id(request.args.get("session_id"))
+    session_id = held_session(request.args.get("session_id"), query_token=True)
     sender = web_sender(session_id)
     transcripts: TranscriptStore = current_app.extensions["bokji.transcripts"]
     handoffs: HandoffService = current_app.extensions["bokji.handoffs"]
@@ -182,7 +200,7 @@ def typing() -> Response:
     body = json_body()
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. JSON 객체로 보내 주세요.")
-    session_id = parse_session_id(body.get("session_id"))
+    session_id = held_session(body.get("session_id"))
     throttle: TypingThrottle = current_app.extensions["bokji.widget_typing"]
     if throttle.allow(session_id):
         handoffs: HandoffService = current_app.extensions["bokji.handoffs"]
@@ -196,7 +214,7 @@ def feedback() -> tuple[Response, int]:
     body = json_body()
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "요청 형식이 올바르지 않아요. JSON 객체로 보내 주세요.")
-    session_id = parse_session_id(body.get("session_id"))
+    session_id = held_session(body.get("session_id"))
     message_id, rating = body.get("message_id"), body.get("rating")
     if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id < 1:
         raise ApiError(400, "invalid_message_id", "message_id는 답변의 번호(양의 정수)여야 해요.")
@@ -219,7 +237,7 @@ def _allow_embedding_origins(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         # Last-Event-ID: an EventSource reconnecting from a city page's origin sends it.
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Last-Event-ID"
+        response.headers["Access-Control-Allow-Headers"] = f"Content-Type, Last-Event-ID, {HEADER}"
         response.headers["Access-Control-Max-Age"] = "600"
         response.vary.add("Origin")
     return response

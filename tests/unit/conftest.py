@@ -21,6 +21,7 @@ from knowledge.korean.analyzer import KiwiAnalyzer, load_user_dict
 from knowledge.retrieval.embeddings import E5Embeddings
 from knowledge.retrieval.sqlite_store import SqliteStore
 from knowledge.settings import KnowledgeSettings, LlmSettings, RetrievalSettings
+from tests.citizen_support import TEST_API_KEYS, SessionHoldingClient
 from tests.unit.fakes import RecordingPublisher
 from tests.unit.ollama_fake import FakeOllama
 
@@ -37,6 +38,17 @@ SUBSET = {
     "emergency-welfare-criteria",
     "contact-129",
 }
+
+
+@pytest.fixture(autouse=True)
+def _citizen_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps here know the test integration's API key, and their test clients hold the tokens of the sessions they name.
+
+    Tests of the tokens and keys themselves send explicit headers or use a plain ``FlaskClient(app)``
+    (tests/citizen_support.py).
+    """
+    monkeypatch.setenv("BOKJI_API_KEYS", TEST_API_KEYS)
+    monkeypatch.setattr(Flask, "test_client_class", SessionHoldingClient)
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ def test_chat_returns_text_buttons_and_sources(client: FlaskClient, rasa: Script
     assert "349,700원" in message["text"]
     assert message["buttons"] == [BUTTON]
     assert message["sources"][0]["updated_at"] == "2026-01-09"
-    assert rasa.sent == [("web:t1", "기초연금 얼마 받을 수 있어요?")]
+    assert rasa.sent == [("api:test:t1", "기초연금 얼마 받을 수 있어요?")]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_crisis_while_rasa_is_down_still_gets_helplines_and_a_handoff(
     message, notice = post(client, {"session_id": "t9", "text": "너무 힘들어서 죽고 싶어요"}).get_json()["messages"]
     assert message["text"].index("109") < message["text"].index("129") < message["text"].index("119")
     [queued] = app.extensions["bokji.handoffs"].queue()
-    assert (queued.sender_id, queued.reason, queued.urgent, queued.state) == ("web:t9", "crisis", True, "waiting")
+    assert (queued.sender_id, queued.reason, queued.urgent, queued.state) == ("api:test:t9", "crisis", True, "waiting")
     assert notice["buttons"] == []  # an urgent chat is not offered a way out of the queue
 
 
@@ -95,7 +95,7 @@ def test_personal_data_is_masked_before_rasa_and_the_transcript(
 ) -> None:
     post(client, {"session_id": "t2", "text": "제 번호는 010-1234-5678 이에요"})
     assert rasa.sent[-1][1] == "제 번호는 [전화번호] 이에요"
-    turns = app.extensions["bokji.transcripts"].turns("web:t2")
+    turns = app.extensions["bokji.transcripts"].turns("api:test:t2")
     assert [t["role"] for t in turns] == ["citizen", "bot"]
     raw = sqlite3.connect(tmp_path / "conversations.sqlite3").execute("SELECT group_concat(text) FROM turns").fetchone()[0]
     assert "5678" not in raw
@@ -108,7 +108,7 @@ def test_handoff_flag_from_rasa_is_queued_for_staff(app: Flask, client: FlaskCli
     ]
     post(client, {"session_id": "t3", "text": "상담원 연결해 주세요"})
     post(client, {"session_id": "t3", "text": "상담원이요"})
-    assert [h.sender_id for h in app.extensions["bokji.handoffs"].queue()] == ["web:t3"]
+    assert [h.sender_id for h in app.extensions["bokji.handoffs"].queue()] == ["api:test:t3"]
 
 
 def test_an_answer_rasa_split_at_blank_lines_stays_one_message_with_its_sources(client: FlaskClient, rasa: ScriptedRasa) -> None:

@@ -42,8 +42,8 @@ def test_a_crisis_is_answered_before_rasa_and_rasa_only_hears_the_crisis_intent(
     assert "소득" not in message["text"]
     assert [s["title"] for s in message["sources"]][:2] == ["경찰청 112 신고", load_title("women_emergency")]
     [queued] = app.extensions["bokji.handoffs"].queue()
-    assert (queued.sender_id, queued.reason, queued.urgent) == ("web:c1", "crisis", True)
-    assert wait_for(lambda: rasa.sent == [("web:c1", CRISIS_NOTICE)]), rasa.sent
+    assert (queued.sender_id, queued.reason, queued.urgent) == ("api:test:c1", "crisis", True)
+    assert wait_for(lambda: rasa.sent == [("api:test:c1", CRISIS_NOTICE)]), rasa.sent
 
 
 def load_title(key: str) -> str:
@@ -54,7 +54,7 @@ def load_title(key: str) -> str:
 
 def test_the_transcript_keeps_the_crisis_turn_and_its_kind(app: Flask) -> None:
     app.test_client().post("/api/v1/chat", json={"session_id": "c2", "text": "요양원에서 할머니를 때린대요"})
-    citizen, bot, notice = app.extensions["bokji.transcripts"].turns("web:c2")
+    citizen, bot, notice = app.extensions["bokji.transcripts"].turns("api:test:c2")
     assert notice["meta"]["handoff_state"] == "waiting"
     assert citizen["text"] == "요양원에서 할머니를 때린대요"
     assert bot["text"].startswith("말씀해 주셔서 고마워요") and "1577-1389" in bot["text"]
@@ -77,7 +77,7 @@ def test_a_crisis_while_rasa_is_down_is_answered_in_full(app: Flask, rasa: Scrip
 
 def test_an_information_question_goes_to_rasa_without_a_handoff(app: Flask, rasa: ScriptedRasa) -> None:
     app.test_client().post("/api/v1/chat", json={"session_id": "c5", "text": "폭행 신고 방법 알려줘"})
-    assert rasa.sent == [("web:c5", "폭행 신고 방법 알려줘")]
+    assert rasa.sent == [("api:test:c5", "폭행 신고 방법 알려줘")]
     assert app.extensions["bokji.handoffs"].queue() == []
 
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from channels.app import create_app
 from channels.handoff import HandoffService
 from channels.settings import AppSettings, KakaoSettings, RateLimitSettings
+from tests.citizen_support import open_session
 from tests.kakao_support import TOKEN, assert_skill_response, skill_request, texts
 from tests.unit.fakes import ScriptedRasa
 
@@ -145,3 +146,12 @@ def test_limits_can_be_turned_off(tmp_path: Path, rasa: ScriptedRasa) -> None:
     assert all(chat(client, "s").status_code == 200 for _ in range(3))
     rasa.reply = HANDOFF_REPLY  # found by make bench-fuzz against a stack with limits off: a new handoff was a 500
     assert all(chat(client, f"h-{i}", "상담원 연결해 주세요").status_code == 200 for i in range(3))
+
+
+def test_the_per_session_limit_follows_the_token_not_the_session_id_a_request_names(tmp_path: Path, rasa: ScriptedRasa) -> None:
+    client = make(tmp_path, rasa, per_session="3/minute")
+    _, held = open_session(FlaskClient(client.application))
+    for _ in range(3):  # naming no session id does not open a fresh budget
+        assert client.post("/api/v1/widget/chat", json={"text": "기초연금 얼마예요?"}, headers=held).status_code == 200
+    assert "너무 빠르게" in refused(client.post("/api/v1/widget/chat", json={"text": "주거급여는요?"}, headers=held))
+    assert len(rasa.sent) == 3

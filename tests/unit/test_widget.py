@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from channels.app import create_app
 from channels.settings import AppSettings, WidgetSettings
+from tests.citizen_support import session_headers
 from tests.unit.fakes import BUTTON, SOURCE, ScriptedRasa
 
 
@@ -53,9 +54,10 @@ def test_public_chat_api_shape_is_unchanged(client: FlaskClient) -> None:
     assert set(body["messages"][0]) == {"text", "buttons", "sources"}
 
 
-def test_widget_chat_validates_like_the_api(client: FlaskClient, rasa: ScriptedRasa) -> None:
-    for bad in ({"session_id": "w-1", "text": " "}, {"session_id": "../x", "text": "안녕"}, {"text": "안녕"}):
-        response = client.post("/api/v1/widget/chat", json=bad)
+def test_widget_chat_validates_like_the_api(client: FlaskClient, app: Flask, rasa: ScriptedRasa) -> None:
+    held = session_headers(app, "w-1")
+    for bad in ({"session_id": "w-1", "text": " "}, {"session_id": "../x", "text": "안녕"}, {"session_id": "w-1"}):
+        response = client.post("/api/v1/widget/chat", json=bad, headers=held)
         assert response.status_code == 400 and response.get_json()["error"]["message"]
     assert rasa.sent == []
 
@@ -130,9 +132,10 @@ def test_history_of_a_new_or_other_channel_session_is_empty(client: FlaskClient,
     app.extensions["bokji.transcripts"].add_turn("kakao:u1", "citizen", "카카오에서 한 말")
     assert client.get("/api/v1/history?session_id=u1").get_json()["messages"] == []
     assert client.get("/api/v1/history?session_id=new-one").get_json() == {"session_id": "new-one", "messages": [], "handoff_state": "bot"}
+    held = session_headers(app, "new-one")
     for bad in ("", "../../etc", "a" * 129):
-        assert client.get("/api/v1/history", query_string={"session_id": bad}).status_code == 400
-    assert client.get("/api/v1/history").status_code == 400
+        assert client.get("/api/v1/history", query_string={"session_id": bad}, headers=held).status_code == 400
+    assert client.get("/api/v1/history").status_code == 401, "no token, no history"
 
 
 def test_allowed_city_origin_may_call_the_api_from_its_page(client: FlaskClient) -> None:

@@ -17,6 +17,7 @@ from channels import widget
 from channels.app import create_app
 from channels.handoff import CANCELLED, JOINED, Actor, HandoffService
 from channels.settings import AppSettings, HandoffSettings, WidgetSettings
+from tests.citizen_support import session_headers
 from tests.handoff_support import staff
 from tests.unit.fakes import ScriptedRasa
 
@@ -199,13 +200,14 @@ def test_cancelling_the_wait_gives_the_chat_back_to_the_bot(
     assert client.post("/api/v1/widget/typing", json={"session_id": "w-5"}).status_code == 204  # nothing to tell
 
 
-def test_bad_requests_get_a_clear_korean_400(client: FlaskClient, handoffs: HandoffService) -> None:
+def test_bad_requests_get_a_clear_korean_400(client: FlaskClient, app: Flask, handoffs: HandoffService) -> None:
+    held = session_headers(app, "w-6")
     for bad in ("", "../../etc", "a" * 129, "w 1"):
-        response = client.get("/api/v1/widget/events", query_string={"session_id": bad})
+        response = client.get("/api/v1/widget/events", query_string={"session_id": bad}, headers=held)
         assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_session_id"
-        response = client.post("/api/v1/widget/typing", json={"session_id": bad})
+        response = client.post("/api/v1/widget/typing", json={"session_id": bad}, headers=held)
         assert response.status_code == 400 and "session_id" in response.get_json()["error"]["message"]
-    assert client.get("/api/v1/widget/events").status_code == 400
+    assert client.get("/api/v1/widget/events").status_code == 401, "no token, no stream"
     for bad in ("-1", "x", "1.5", "９"):
         response = client.get("/api/v1/widget/events", query_string={"session_id": "w-6", "after_turn": bad})
         assert response.status_code == 400 and "after_turn" in response.get_json()["error"]["message"]
