@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from datetime import datetime, timedelta, timezone
+
 from flask import Flask
 
 from channels import admin, api, assist, console, kakao, web, widget
@@ -48,8 +51,11 @@ def create_app(
     transcripts = TranscriptStore(database)
     limits = RateLimits(settings.rate_limit, settings.max_text_chars)  # per client, per conversation; never a crisis
     handoffs = MeteredHandoffService(database, transcripts, settings.handoff, limits)  # new requests per client
-    # Answers that were streaming when the app last stopped will never be completed by anyone.
-    transcripts.close_abandoned_streams(STREAM_ABANDONED)
+    # Answers this process's predecessor was streaming when it stopped will never be completed by anyone, nor will
+    # those of a replica that died long ago; the live answers of other replicas on the same database are left alone.
+    writer = f"{socket.gethostname()}:{settings.web_port}"
+    abandoned_after = timedelta(seconds=max(600.0, 4 * settings.widget.stream_timeout_s))
+    transcripts.close_abandoned_streams(STREAM_ABANDONED, writer, datetime.now(timezone.utc) - abandoned_after)
     engine = engine or RasaClient(settings.rasa_url, settings.rasa_timeout_s)
     if settings.widget.streaming and streams is None:
         streams = ActionServerStreams(
@@ -65,6 +71,7 @@ def create_app(
         streams if settings.widget.streaming else None,
         settings.widget.stream_timeout_s,
         handoffs,
+        writer=writer,
     )
     app.extensions["bokji.settings"] = settings
     app.extensions["bokji.api_keys"] = ApiKeys(parse_api_keys(settings.api_keys.get_secret_value()))  # /api/v1/chat

@@ -201,11 +201,13 @@ class Conversation:
         streams: AnswerStreamSource | None = None,
         stream_timeout_s: float = 45.0,
         handoffs: HandoffService | None = None,
+        writer: str = "",
     ) -> None:
         """Wire the dialogue engine (Rasa), the transcripts, the helplines, the answer streams and the handoffs.
 
         Without ``streams`` no channel can stream: Rasa is never asked to. Without ``handoffs`` (tests of
-        the answer flow alone) a handoff request is only recorded in the bot message's meta.
+        the answer flow alone) a handoff request is only recorded in the bot message's meta. ``writer`` names
+        this web process in the placeholders of streamed answers, so its successor knows which it left unfinished.
         """
         self._engine = engine
         self._transcripts = transcripts
@@ -213,6 +215,7 @@ class Conversation:
         self._helplines = helplines
         self._streams = streams
         self._stream_timeout_s = stream_timeout_s
+        self._writer = writer
 
     def handle(self, sender_id: str, text: str, label: str | None = None, *, stream: bool = False) -> ChatReply:
         """Process a citizen message (personal data is masked before it goes anywhere).
@@ -246,7 +249,7 @@ class Conversation:
         streams: dict[int, EventLog[StreamUpdate]] = {}
         for message in messages:
             if message.stream_id is not None:
-                message = replace(message, text=STREAM_PLACEHOLDER)
+                message = replace(message, text=STREAM_PLACEHOLDER, meta={**message.meta, "writer": self._writer})
             turn_id = self._transcripts.add_turn(sender_id, "bot", message.text, message.record_meta(degraded))
             message = replace(message, turn_id=turn_id)
             if message.stream_id is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -60,12 +61,27 @@ class TranscriptStore:
             turn.text, turn.meta, turn.streaming = text, json.dumps(meta, ensure_ascii=False), False
             session.add(ChatEvent(sender_id=turn.sender_id, kind="turn", created_at=utcnow()))
 
-    def close_abandoned_streams(self, text: str) -> int:
-        """Give every placeholder still waiting for a streamed answer ``text`` instead (at start-up: no one will complete it)."""
+    def close_abandoned_streams(self, text: str, writer: str | None = None, older_than: datetime | None = None) -> int:
+        """Give placeholders nobody will complete ``text`` instead (at start-up); how many.
+
+        Without ``writer`` every placeholder still streaming is closed (one web process: none is live at its
+        start). With it (several replicas share the database), only those this process's predecessor was
+        writing (its ``writer`` in the meta) and those older than ``older_than`` (a replica that died and
+        never came back); another replica's live answers are left to it.
+        """
         with self.database.session() as session:
             turns = session.scalars(select(Turn).where(Turn.streaming.is_(True))).all()
+            if writer is not None:
+                cutoff = _aware(older_than) if older_than is not None else None
+                turns = [
+                    t
+                    for t in turns
+                    if json.loads(t.meta or "{}").get("writer") == writer
+                    or (cutoff is not None and _aware(t.created_at) < cutoff)
+                ]
             for turn in turns:
                 meta = json.loads(turn.meta or "{}")
+                meta.pop("writer", None)
                 meta.pop("stream", None)
                 meta["degraded"] = True
                 turn.text, turn.meta, turn.streaming = text, json.dumps(meta, ensure_ascii=False), False
@@ -127,3 +143,8 @@ class TranscriptStore:
             }  # fmt: skip
             for f, text in rows
         ]
+
+
+def _aware(moment: datetime) -> datetime:
+    """A time from the database as UTC (SQLite hands back naive datetimes)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
