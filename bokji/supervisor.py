@@ -162,7 +162,7 @@ class StackError(RuntimeError):
 class Backoff:
     """How long to wait before restarting a process that died: 1 s, 2 s, 4 s ... up to ``cap_s``.
 
-    A process that stayed up ``stable_s`` or longer before it died starts the series again, so a crash a day
+    A process that served (passed its health check) ``stable_s`` or longer before it died starts the series again, so a crash a day
     is restarted at once while a process that dies on start is not restarted in a tight loop.
     """
 
@@ -233,7 +233,7 @@ class Stack:
         self._due: dict[str, float] = {}  # a dead process's name -> when it starts again
         self._coming_back: dict[str, float] = {}  # a restarted process's name -> when it died (until it is healthy)
         self._envs: dict[str, dict[str, str]] = {}  # the environment each process last started with
-        self._started: dict[str, float] = {}  # when each process last started
+        self._healthy_since: dict[str, float] = {}  # when each process last passed its health check after a start
 
     def url(self, name: str) -> str:
         """Base URL of a service."""
@@ -253,6 +253,7 @@ class Stack:
         deadline = time.monotonic() + timeout_s
         for service in self.services:
             self._wait(service, deadline)
+            self._healthy_since[service.name] = time.monotonic()
             self._say(f"{service.name} is up: {self.url(service.name)}")
 
     def restart(self, name: str, env: dict[str, str] | None = None, timeout_s: float = 300.0) -> None:
@@ -278,6 +279,7 @@ class Stack:
             env = self.env
         self._launch(service, env)  # the stack's secrets, or Rasa and the actions could no longer talk
         self._wait(service, deadline)
+        self._healthy_since[service.name] = time.monotonic()
         self._say(f"{service.name} is up again: {self.url(service.name)}")
 
     def watch(self) -> None:
@@ -296,7 +298,8 @@ class Stack:
                     del self._due[name]
                     self._launch(service, self._envs.get(name, self.env))
             elif proc is not None and proc.poll() is not None:
-                up_for = now - self._started.get(name, now)
+                healthy_since = self._healthy_since.pop(name, None)
+                up_for = now - healthy_since if healthy_since is not None else 0.0  # died before it served: no credit
                 delay = self._backoff[name].next_delay(up_for)
                 _kill_group(proc)  # what the dead process left behind must not hold its port
                 count = self.restarts.record(name)
@@ -309,11 +312,12 @@ class Stack:
             died_at = self._coming_back.get(service.name)
             if died_at is not None and service.name not in self._due and self._healthy(service, timeout_s=1.0):
                 del self._coming_back[service.name]
+                self._healthy_since[service.name] = time.monotonic()
                 self._say(f"{service.name} is up again after {time.monotonic() - died_at:.1f} s: {self.url(service.name)}")
 
     def _launch(self, service: Service, env: dict[str, str]) -> None:
         self._envs[service.name] = env
-        self._started[service.name] = time.monotonic()
+        self._healthy_since.pop(service.name, None)
         log = service.log_path(self.log_dir).open("ab")
         service.process = subprocess.Popen(
             service.argv,
