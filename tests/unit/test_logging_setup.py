@@ -68,7 +68,7 @@ def test_personal_data_and_tokens_never_reach_the_line(captured: io.StringIO) ->
 
 
 def test_korean_stays_readable_and_a_line_break_cannot_forge_a_line(captured: io.StringIO) -> None:
-    logging.getLogger("x").info("기초연금 문의\n{\"level\": \"ERROR\"}")
+    logging.getLogger("x").info('기초연금 문의\n{"level": "ERROR"}')
     (line,) = lines(captured)  # still exactly one line
     assert "기초연금" in captured.getvalue()
     assert line["request_id"] is None
