@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import json as json_response
 
 from bokji.logging_setup import REQUEST_ID_HEADER, bind_request_id, current_request_id
@@ -124,7 +124,7 @@ def add_observability(app: Sanic, metrics: ActionMetrics, metrics_token: str) ->
         if call is not None:
             metrics.actions.labels(domain_name(call.get("next_action")), latest_intent(call)).inc()
 
-    async def give_back(request: Request, response: HTTPResponse) -> None:
+    async def give_back(request: Request, response: BaseHTTPResponse) -> None:
         response.headers[REQUEST_ID_HEADER] = current_request_id()
 
     async def scrape(request: Request) -> HTTPResponse:
