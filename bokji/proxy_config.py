@@ -79,6 +79,10 @@ def render_nginx(layout: ProxyLayout, template: Path = TEMPLATE) -> str:
     if not layout.upstreams:
         raise ValueError("nginx needs at least one web-app upstream (host:port)")
     servers = "\n".join(f"        server {address} max_fails=1 fail_timeout=5s;" for address in layout.upstreams)
+    pinned = "\n".join(
+        f"        server {address}{' backup' if index else ''} max_fails=1 fail_timeout=5s;"
+        for index, address in enumerate(layout.upstreams)
+    )
     extra = "        add_header X-Bokji-Upstream $upstream_addr always;" if layout.upstream_header else ""
     values = {
         "WORKERS": layout.workers,
@@ -87,6 +91,7 @@ def render_nginx(layout: ProxyLayout, template: Path = TEMPLATE) -> str:
         "ACCESS_LOG": layout.access_log,
         "TEMP_DIR": layout.temp_dir,
         "UPSTREAM_SERVERS": servers,
+        "PINNED_SERVERS": pinned,
         "LISTEN": layout.listen,
         "EXTRA": extra,
         "CELLS": _cell_blocks(layout.cells),
