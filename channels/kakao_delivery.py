@@ -8,6 +8,7 @@ notices) ride along first in every response, or go out sooner when a way is open
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 import threading
@@ -143,7 +144,8 @@ class KakaoDelivery:
                     logger.warning("kakao: turning a message away (%d answers in flight)", self._in_flight)
                     return text_response(BUSY)
                 self._in_flight += 1
-                future = self._answers.submit(self._answer, sender, text, label)
+                # In the request's context, so the answer's log lines and Rasa metadata carry its request id.
+                future = self._answers.submit(contextvars.copy_context().run, self._answer, sender, text, label)
                 inbox.answers.append(future)
         if future is not None:
             # Outside the lock: a future that is already done runs the callback right here.

@@ -120,3 +120,18 @@ def test_an_unusable_request_id_is_replaced_by_a_fresh_one(client: FlaskClient, 
 def test_every_response_carries_a_request_id(client: FlaskClient) -> None:
     first, second = client.get("/healthz"), client.get("/no-such-page")
     assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+
+
+def test_a_kakao_answer_computed_in_the_background_keeps_the_request_id(tmp_path: Path, rasa: ScriptedRasa) -> None:
+    from tests.kakao_support import TOKEN, make_app, skill_request
+
+    app = make_app(tmp_path, rasa)  # type: ignore[arg-type]
+    response = app.test_client().post(
+        "/kakao/skill",
+        json=skill_request("기초연금 얼마예요?"),
+        headers={"X-Bokji-Kakao-Token": TOKEN, "X-Request-ID": "kakao-turn-1"},
+    )
+    assert response.status_code == 200 and response.headers["X-Request-ID"] == "kakao-turn-1"
+    assert rasa.metadata == [{"request_id": "kakao-turn-1"}]
+    found = samples(app.test_client())
+    assert found[("bokji_turns_total", (("channel", "kakao"), ("mode", "faq")))] == 1
