@@ -10,12 +10,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from bokji.proxy_config import Cell, ProxyLayout, render_nginx
+from tests.local_server import LocalServer
 from tests.postgres import free_port
 
 
@@ -31,19 +30,20 @@ def find_nginx() -> str:
     return found
 
 
-class NginxProxy:
+class NginxProxy(LocalServer):
     """Start with ``with NginxProxy(["127.0.0.1:8001", ...]) as url:``; stopped and deleted on exit.
 
     ``cells`` adds the private listeners for each cell's Rasa and action server (bokji/proxy_config.py).
     """
 
+    name = "nginx"
+
     def __init__(self, upstreams: Sequence[str], cells: Sequence[Cell] = ()) -> None:
+        super().__init__()
         self.binary = find_nginx()
         self.upstreams = list(upstreams)
         self.cells = list(cells)
         self.port = 0
-        self.root_dir: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -78,38 +78,10 @@ class NginxProxy:
         if checked.returncode != 0:
             self.stop()
             raise RuntimeError(f"nginx -t refused the rendered configuration:\n{checked.stderr}")
-        log = (self.root_dir / "stdout.log").open("ab")
-        self.process = subprocess.Popen(
-            [*argv, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                tail = (self.root_dir / "error.log").read_text(errors="replace")[-2000:]
-                self.stop()
-                raise RuntimeError(f"nginx exited with code {self.process.returncode}:\n{tail}")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self.url
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"nginx did not listen on port {self.port} within {timeout_s:g} s")
+        self.launch([*argv, "-g", "daemon off;"])
+        self.wait_until(self._listening, timeout_s, self.root_dir / "error.log")
+        return self.url
 
-    def stop(self) -> None:
-        """Stop nginx (SIGQUIT: graceful) and delete its directory."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.root_dir is not None:
-            shutil.rmtree(self.root_dir, ignore_errors=True)
-            self.root_dir = None
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None) -> None:
-        self.stop()
+    def _listening(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
