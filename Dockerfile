@@ -2,6 +2,7 @@
 # Two images from one file:
 #   docker build --target rasa -t bokji-rasa .   # Rasa 3.6 server (Python 3.10), model trained at build time
 #   docker build --target app  -t bokji-app  .   # web app (8000) and action server (5055), Python 3.11
+# Production with replicas, PostgreSQL, Redis, Weaviate, Ollama and nginx: deploy/compose.yaml (docs/scaling.md).
 # Run: bokji-app twice (`python -m channels` and `python -m actions`) plus bokji-rasa, with
 #   BOKJI_ACTION_URL=http://actions:5055/webhook on rasa, and BOKJI_RASA_URL=http://rasa:5005 and
 #   BOKJI_ACTIONS_URL=http://actions:5055 (health checks, streamed answers) on the web app.
