@@ -346,7 +346,10 @@ class Stack:
             response = httpx.get(f"{self.url(service.name)}{service.health_path}", params=params, timeout=timeout_s)
             if service.name == "rasa":
                 return _ready_rasa(response)
-            return response.status_code < 500 or (service.name == "web" and response.status_code == 503)
+            if service.name == "web" and response.status_code == 503:
+                # "degraded" still serves, but not before its first real turn went through (ready means warm)
+                return response.json().get("dependencies", {}).get("warm") != "down"
+            return response.status_code < 500
         except (httpx.HTTPError, ValueError):
             return False
 
@@ -403,7 +406,7 @@ def run_stack(host: str = "127.0.0.1", ports: tuple[int, int, int] = (5005, 5055
     signal.signal(signal.SIGTERM, on_signal)
     try:
         print("starting bokji-bot (Rasa loads its model in about a minute)...")  # noqa: T201
-        stack.start()
+        stack.start(timeout_s=900.0)  # Rasa loads its model in about a minute, far longer on a busy server
         print(  # noqa: T201
             "\nbokji-bot is running:\n"
             f"  demo page      {stack.url('web')}/\n"
