@@ -20,9 +20,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from knowledge.rules.privacy import mask
+
+if TYPE_CHECKING:
+    import httpx
 
 LogFormat = Literal["json", "text"]
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -57,6 +60,12 @@ def bind_request_id(value: object) -> str:
     request_id = valid_request_id(value) or new_request_id()
     _current.set(request_id)
     return request_id
+
+
+def send_request_id(request: httpx.Request) -> None:
+    """An httpx request hook: our calls to the action server carry the current request id as ``X-Request-ID``."""
+    if request_id := current_request_id():
+        request.headers.setdefault(REQUEST_ID_HEADER, request_id)
 
 
 @contextmanager

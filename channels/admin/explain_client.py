@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from bokji.logging_setup import send_request_id
 from channels.assist.client import ACTIONS_TOKEN_HEADER
 
 
@@ -34,7 +35,10 @@ class ExplainClient:
         """
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
         headers = {ACTIONS_TOKEN_HEADER: token} if token else None
-        self._http = httpx.Client(base_url=actions_url, timeout=timeout, transport=transport, headers=headers)
+        self._http = httpx.Client(
+            base_url=actions_url, timeout=timeout, transport=transport, headers=headers,
+            event_hooks={"request": [send_request_id]},
+        )  # fmt: skip
 
     def explain(self, question: str) -> dict[str, Any]:
         """The action server's explanation.

@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 import httpx
 
+from bokji.logging_setup import send_request_id
+
 # The action server refuses requests without its shared secret in this header (actions/guard.py).
 ACTIONS_TOKEN_HEADER = "X-Bokji-Actions-Token"
 
@@ -48,7 +50,10 @@ class AssistClient:
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
         headers = {ACTIONS_TOKEN_HEADER: actions_token} if actions_token else None
         params = {"token": rasa_token} if rasa_token else None
-        self._actions = httpx.Client(base_url=actions_url, timeout=timeout, transport=transport, headers=headers)
+        self._actions = httpx.Client(
+            base_url=actions_url, timeout=timeout, transport=transport, headers=headers,
+            event_hooks={"request": [send_request_id]},
+        )  # fmt: skip
         self._rasa = httpx.Client(base_url=rasa_url, timeout=timeout, transport=transport, params=params)
 
     def suggestions(self, text: str, limit: int) -> list[dict[str, Any]]:

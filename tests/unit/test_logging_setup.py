@@ -112,3 +112,30 @@ def test_the_request_id_follows_work_into_a_thread() -> None:
             return await asyncio.to_thread(current_request_id)
 
     assert asyncio.run(turn()) == "from-rasa"
+
+
+def test_our_calls_to_the_action_server_carry_the_request_id() -> None:
+    """The explain and assist clients send the turn's id, so the action server logs the call under it."""
+    import httpx
+
+    from channels.admin.explain_client import ExplainClient
+    from channels.assist.client import AssistClient
+
+    seen: list[str | None] = []
+
+    def action_server(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("X-Request-ID"))
+        if request.url.path == "/assist/suggestions":
+            return httpx.Response(200, json={"suggestions": []})
+        return httpx.Response(200, json={"mode": "none", "text": "", "sources": [], "decision": {}})
+
+    transport = httpx.MockTransport(action_server)
+    explain = ExplainClient("http://actions", transport=transport)
+    assist = AssistClient("http://actions", "http://rasa", transport=transport)
+    with request_id_bound("staff-7"):
+        for call in (lambda: explain.explain("기초연금"), lambda: assist.suggestions("기초연금", 3)):
+            try:
+                call()
+            except Exception:  # noqa: BLE001 - only the header matters here, not how the client reads the stub
+                pass
+    assert seen == ["staff-7", "staff-7"]
