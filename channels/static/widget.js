@@ -28,6 +28,9 @@
   const EVENTS_RETRY_MS = 5000;
   // On a shared computer (library, 주민센터 kiosk) the next person must not see this conversation.
   const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
+  // The server issues the session; its token goes with every request (EventSource: in the URL).
+  const SESSION_HEADER = "X-Bokji-Session";
+  const SESSION_LOST = ["session_expired", "invalid_session", "session_required"];
   const TEXT = {
     launcher: "복지 상담",
     launcherLabel: "복지 상담: " + TITLE + " 열기",  // starts with the visible text (WCAG 2.5.3 label in name)
@@ -66,6 +69,7 @@
     retry: "다시 시도",
     busy: "앞선 질문의 답변을 기다리고 있어요. 잠시만 기다려 주세요.",
     historyFailed: "이전 대화를 불러오지 못했어요. 새 질문은 그대로 보내실 수 있어요.",
+    sessionExpired: "대화를 시작한 지 오래되어 새 대화로 이어서 안내해 드릴게요. 이전 대화 내용은 이어지지 않아요.",
     welcome: "안녕하세요. " + TITLE + "이에요. 기초연금, 주거급여, 아동수당처럼 궁금한 복지 제도를 편하게 물어봐 주세요.",
     opened: "채팅 창이 열렸어요.",
     largeOn: "글자를 크게 보여 드려요.",
@@ -90,19 +94,17 @@
     }
   };
 
-  function newSessionId() {
-    const bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return "w-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  let session = store.get("session");
+  // The conversation's token, issued by the server (POST api/v1/widget/session) on the first request.
+  let token = store.get("token") || null;
   const lastSeen = Number(store.get("seen") || 0);
-  if (!session || !/^[A-Za-z0-9_.:-]{1,128}$/.test(session) || Date.now() - lastSeen > SESSION_IDLE_MS) {
-    session = newSessionId();
-    store.set("session", session);
-  }
+  if (!token || Date.now() - lastSeen > SESSION_IDLE_MS) forgetSession();
   store.set("seen", String(Date.now()));
+
+  function forgetSession() {
+    token = null;
+    store.set("token", "");
+    store.set("session", "");
+  }
 
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
@@ -279,7 +281,7 @@
     mark(message.feedback);
     [up, down].forEach((button) => button.addEventListener("click", () => {
       const rating = button.getAttribute("data-rating");
-      request("POST", "api/v1/feedback", { session_id: session, message_id: message.id, rating: rating })
+      request("POST", "api/v1/feedback", { message_id: message.id, rating: rating })
         .then((res) => {
           if (!res.ok) throw new Error("feedback");
           mark(rating);
@@ -389,7 +391,7 @@
   function awaitRecorded(id, bubble, retry, tries) {
     window.setTimeout(() => {
       if (bubble.done || !bubble.attached()) return;  // answered meanwhile, or "새 대화" cleared the screen
-      request("GET", "api/v1/history?session_id=" + encodeURIComponent(session))
+      request("GET", "api/v1/history")
         .then(readJson)
         .then(({ res, body }) => {
           const found = res.ok && body && Array.isArray(body.messages) ? body.messages.find((m) => m.id === id && m.role === "bot") : null;
@@ -458,10 +460,10 @@
   }
 
   function openEvents() {
-    if (events || typeof window.EventSource !== "function") return;
+    if (events || typeof window.EventSource !== "function" || !token) return;
     window.clearTimeout(eventsRetry);
     const url = new URL("api/v1/widget/events", base);
-    url.searchParams.set("session_id", session);
+    url.searchParams.set("token", token);
     url.searchParams.set("after_turn", String(newestId));
     const source = new window.EventSource(url.href);
     events = source;
@@ -505,20 +507,68 @@
   function pingTyping() {
     if (chatState !== "with_agent" || !input.value.trim() || Date.now() - lastTypingPing < TYPING_PING_MS) return;
     lastTypingPing = Date.now();
-    request("POST", "api/v1/widget/typing", { session_id: session }).catch(() => null);
+    request("POST", "api/v1/widget/typing", {}).catch(() => null);
   }
 
   // ---- server --------------------------------------------------------------------------------------
-  function request(method, path, body) {
+  function call(method, path, body, held) {
     const controller = new AbortController();
     const timer = window.setTimeout(() => controller.abort(), TIMEOUT_MS);
+    const headers = body ? { "Content-Type": "application/json" } : {};
+    if (held) headers[SESSION_HEADER] = held;
     return fetch(new URL(path, base).href, {
       method: method,
-      headers: body ? { "Content-Type": "application/json" } : {},
+      headers: headers,
       body: body ? JSON.stringify(body) : undefined,
       signal: controller.signal,
       credentials: "omit"
     }).finally(() => window.clearTimeout(timer));
+  }
+
+  // One new session at a time, however many requests are waiting for it.
+  let opening = null;
+  function openSession() {
+    if (!opening) {
+      opening = call("POST", "api/v1/widget/session", null, null)
+        .then(readJson)
+        .then(({ res, body }) => {
+          if (!res.ok || !body || !body.token) {
+            const failure = new Error("session");
+            failure.notice = body && body.error && body.error.message;  // e.g. too many new conversations
+            throw failure;
+          }
+          token = body.token;
+          store.set("token", token);
+          store.set("session", body.session_id);
+          return token;
+        })
+        .finally(() => { opening = null; });
+    }
+    return opening;
+  }
+
+  // Every request carries the session's token; a session the server no longer knows (expired) is replaced
+  // by a new one once, and the request sent again there.
+  function request(method, path, body) {
+    return (token ? Promise.resolve(token) : openSession()).then((held) => call(method, path, body, held))
+      .then((res) => {
+        if (res.status !== 401) return res;
+        return res.clone().json().catch(() => null).then((data) => {
+          const code = data && data.error && data.error.code;
+          if (SESSION_LOST.indexOf(code) < 0) return res;
+          forgetSession();
+          return openSession().then((held) => {
+            sessionRenewed(code === "session_expired");
+            return call(method, path, body, held);
+          });
+        });
+      });
+  }
+
+  function sessionRenewed(expired) {
+    closeEvents();
+    setChatState("bot");
+    if (expired) addNotice(TEXT.sessionExpired);
   }
 
   function readJson(res) {
@@ -604,8 +654,7 @@
 
   function deliver(text, shown) {
     setBusy(true);
-    const body = { session_id: session, text: text };
-    if (shown && shown !== text) body.label = shown;
+    const body = { text: text };  // the history shows a quick reply's title: the server knows what the bot offered
     if (canStream) body.stream = true;
     const retry = () => deliver(text, shown);
     request("POST", "api/v1/widget/chat", body)
@@ -614,9 +663,9 @@
         if (type.indexOf("application/x-ndjson") === 0) return readStream(res, retry);
         return readJson(res).then(({ res, body }) => showReply(res, body, retry));
       })
-      .catch(() => {
+      .catch((failure) => {
         setBusy(false);
-        addNotice(TEXT.offline, retry);
+        addNotice((failure && failure.notice) || TEXT.offline, retry);
       });
   }
 
@@ -636,7 +685,9 @@
     if (historyLoaded) return;
     historyLoaded = true;
     addBot({ text: TEXT.welcome, buttons: WELCOME_REPLIES, sources: [] }, false);
-    request("GET", "api/v1/history?session_id=" + encodeURIComponent(session))
+    // No session yet: nothing to show, and the first message opens one.
+    if (!token) return;
+    request("GET", "api/v1/history")
       .then(readJson)
       .then(({ res, body }) => {
         if (!res.ok || !body || !Array.isArray(body.messages)) throw new Error("history");
@@ -684,10 +735,9 @@
     if (busy) { announce(TEXT.busy); return; }
     // Nobody should keep waiting for a conversation that has left the screen (a shared computer's next person).
     if (chatState === "waiting") {
-      request("POST", "api/v1/widget/chat", { session_id: session, text: "/cancel_handoff", label: "대기 취소" }).catch(() => null);
+      request("POST", "api/v1/widget/chat", { text: CANCEL_PAYLOAD }).catch(() => null);
     }
-    session = newSessionId();
-    store.set("session", session);
+    forgetSession();  // the next message opens a new session
     log.textContent = "";
     drawn.clear();
     newestId = 0;

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.citizen_support import TEST_API_KEYS
+
 ROOT = Path(__file__).resolve().parents[2]
 # Fixed ports for the shared stack; BOKJI_TEST_PORT_OFFSET moves them (two checkouts testing on one machine).
 _OFFSET = int(os.environ.get("BOKJI_TEST_PORT_OFFSET", "0"))
@@ -83,6 +85,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         BOKJI_RATE_LIMIT__PER_CLIENT="100000/minute",
         BOKJI_RATE_LIMIT__HANDOFFS="100000/hour",
         BOKJI_RATE_LIMIT__LOGIN="100000/minute",
+        BOKJI_RATE_LIMIT__SESSIONS="100000/hour",
+        # /api/v1/chat answers integrations with a key: the tests' own (tests/citizen_support.py).
+        BOKJI_API_KEYS=TEST_API_KEYS,
     )
     log = (data_dir / "run.log").open("w+")
     process = subprocess.Popen(

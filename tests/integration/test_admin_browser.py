@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.axe import describe, serious_violations
+from tests.citizen_support import API_AUTH
 from tests.integration.conftest import RunningStack
 from tests.integration.test_widget_browser import ARTIFACTS
 
@@ -54,7 +55,7 @@ def _bokji(stack: RunningStack, *args: str, stdin: str = "") -> subprocess.Compl
 def bot_says(stack: RunningStack, text: str) -> str:
     """Everything the bot answers to ``text`` in a fresh conversation."""
     body = {"session_id": f"e2e-admin-{uuid.uuid4().hex[:12]}", "text": text}
-    response = httpx.post(f"{stack.web}/api/v1/chat", json=body, timeout=60)
+    response = httpx.post(f"{stack.web}/api/v1/chat", json=body, headers=API_AUTH, timeout=60)
     assert response.status_code == 200, response.text
     return " ".join(str(m.get("text") or "") for m in response.json()["messages"])
 

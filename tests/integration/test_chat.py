@@ -10,6 +10,7 @@ import pytest
 
 from knowledge.ingestion.seed_files import load_faq_dir
 from knowledge.settings import KnowledgeSettings
+from tests.citizen_support import API_AUTH
 from tests.integration.conftest import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -25,7 +26,7 @@ def declined(text: str) -> bool:
 
 
 def chat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]]:
-    response = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": session, "text": text}, timeout=30)
+    response = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": session, "text": text}, headers=API_AUTH, timeout=30)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["session_id"] == session
@@ -64,7 +65,7 @@ def test_crisis_gets_helplines_first_and_an_urgent_handoff(stack: RunningStack) 
     first = messages[0]["text"]
     assert first.index("109") < first.index("129") < first.index("119")
     db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
-    rows = db.execute("SELECT reason, urgent FROM handoffs WHERE sender_id = 'web:t4' AND state = 'waiting'").fetchall()
+    rows = db.execute("SELECT reason, urgent FROM handoffs WHERE sender_id = 'api:test:t4' AND state = 'waiting'").fetchall()
     assert rows == [("crisis", 1)]
 
 
@@ -73,7 +74,7 @@ def test_asking_for_a_human_queues_the_chat(stack: RunningStack) -> None:
     assert "상담원" in message["text"] and "129" in message["text"]
     assert "상담원 연결을 요청했어요" in notice["text"] or "상담 시간" in notice["text"] or "상담원이 없어요" in notice["text"]
     db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
-    assert db.execute("SELECT count(*) FROM handoffs WHERE sender_id = 'web:t5'").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM handoffs WHERE sender_id = 'api:test:t5'").fetchone() == (1,)
 
 
 def test_non_welfare_question_is_declined_politely(stack: RunningStack) -> None:
@@ -100,7 +101,8 @@ def test_unknown_welfare_question_is_honest_and_offers_a_way_forward(stack: Runn
     ],
 )
 def test_bad_input_gets_4xx_and_the_server_keeps_serving(stack: RunningStack, content: bytes) -> None:
-    response = httpx.post(f"{stack.web}/api/v1/chat", content=content, headers={"content-type": "application/json"}, timeout=30)
+    headers = {"content-type": "application/json", **API_AUTH}
+    response = httpx.post(f"{stack.web}/api/v1/chat", content=content, headers=headers, timeout=30)
     assert 400 <= response.status_code < 500
     assert response.json()["error"]["message"]
     assert chat(stack, "after-bad", "안녕하세요")

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from channels.citizen_sessions import HEADER
 from channels.handoff import Actor
 from tests.axe import describe, serious_violations
+from tests.citizen_support import open_http_session
 from tests.handoff_support import build
 from tests.integration.conftest import RunningStack
 from tests.integration.test_widget_browser import ARTIFACTS, PHONE, ask_until_answered, bots, open_widget
@@ -121,7 +123,7 @@ def test_a_person_takes_over_and_hands_back_to_the_bot(
     expect(agent.locator("#transcript")).to_contain_text(question, timeout=LIVE_MS)
     time.sleep(3)
     assert bots(citizen).count() == bot_messages, "the bot answered while a person had the chat"
-    history = httpx.get(f"{stack.web}/api/v1/history", params={"session_id": _session(citizen)}, timeout=10).json()
+    history = httpx.get(f"{stack.web}/api/v1/history", headers=_holder(citizen), timeout=10).json()
     assert history["handoff_state"] == "with_agent" and history["messages"][-1]["text"] == question
     ARTIFACTS.mkdir(exist_ok=True)
     agent.screenshot(path=str(ARTIFACTS / "console-chat.png"))
@@ -143,9 +145,11 @@ def test_a_crisis_jumps_ahead_of_a_waiting_ordinary_request(
     _, agent = two_contexts
     sign_in(agent, stack.web, agent_login)
     chat = f"{stack.web}/api/v1/widget/chat"
-    assert httpx.post(chat, json={"session_id": "e2e-ordinary", "text": "/request_human"}, timeout=90).status_code == 200
+    _, ordinary = open_http_session(stack.web)
+    assert httpx.post(chat, json={"text": "/request_human"}, headers=ordinary, timeout=90).status_code == 200
     expect(agent.locator("#waiting-list > li").first).to_contain_text("상담 요청", timeout=LIVE_MS)
-    crisis = httpx.post(chat, json={"session_id": "e2e-crisis", "text": "요즘 너무 힘들어서 죽고 싶어요"}, timeout=30)
+    _, in_crisis = open_http_session(stack.web)
+    crisis = httpx.post(chat, json={"text": "요즘 너무 힘들어서 죽고 싶어요"}, headers=in_crisis, timeout=30)
     assert "109" in crisis.json()["messages"][0]["text"]
     top = agent.locator("#waiting-list > li").first
     expect(top).to_contain_text("위기 신호", timeout=LIVE_MS)
@@ -157,9 +161,9 @@ def test_a_crisis_jumps_ahead_of_a_waiting_ordinary_request(
             shutil.copy(ARTIFACTS / name, ROOT / "docs" / name)
 
 
-def _session(page: Page) -> str:
-    """The widget's session id, as the page keeps it."""
-    return str(page.evaluate("() => localStorage.getItem('bokji.widget.session')"))
+def _holder(page: Page) -> dict[str, str]:
+    """The header that holds the widget's session, with the token the page keeps."""
+    return {HEADER: str(page.evaluate("() => localStorage.getItem('bokji.widget.token')"))}
 
 
 def test_the_admin_screens_and_the_sign_in_page_have_no_serious_accessibility_violations(

@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from bokji.supervisor import ROOT, Stack, stack_env
+from tests.citizen_support import API_AUTH, TEST_API_KEYS, api_sender
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +122,7 @@ def documents_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docume
     (folder / "청년 마음건강 바우처.docx.meta.yaml").write_text("tenant: yesi\nupdated_at: 2026-11-01\n", encoding="utf-8")
     shutil.copy2(HWPX, folder / HWPX.name)  # no metadata file: its title comes from the document itself
     copy_seed_index(store)
-    env = {**stack_env("127.0.0.1", PORTS, data_dir), "BOKJI_KNOWLEDGE__STORE__PATH": str(store)}
+    env = {**stack_env("127.0.0.1", PORTS, data_dir), "BOKJI_KNOWLEDGE__STORE__PATH": str(store), "BOKJI_API_KEYS": TEST_API_KEYS}
     ingest = subprocess.run(
         [sys.executable, "-m", "bokji", "ingest", str(folder)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
@@ -142,7 +143,9 @@ def warm_up(web: str, timeout_s: float = 180.0) -> None:
     while time.monotonic() < deadline:
         try:
             if (
-                httpx.post(f"{web}/api/v1/chat", json={"session_id": "warm-up", "text": "안녕하세요"}, timeout=60).status_code
+                httpx.post(
+                    f"{web}/api/v1/chat", json={"session_id": "warm-up", "text": "안녕하세요"}, headers=API_AUTH, timeout=60
+                ).status_code
                 == 200
             ):
                 return
@@ -154,12 +157,12 @@ def warm_up(web: str, timeout_s: float = 180.0) -> None:
 
 def ask(running: DocumentStack, session: str, text: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     """The one message `/api/v1/chat` answers with, the transcript's record of it, and the raw response."""
-    response = httpx.post(f"{running.web}/api/v1/chat", json={"session_id": session, "text": text}, timeout=120)
+    response = httpx.post(f"{running.web}/api/v1/chat", json={"session_id": session, "text": text}, headers=API_AUTH, timeout=120)
     assert response.status_code == 200, response.text
     [message] = response.json()["messages"]
     db = sqlite3.connect(running.data_dir / "conversations.sqlite3")
     [(meta,)] = db.execute(
-        "SELECT meta FROM turns WHERE sender_id = ? AND role = 'bot' ORDER BY id DESC LIMIT 1", (f"web:{session}",)
+        "SELECT meta FROM turns WHERE sender_id = ? AND role = 'bot' ORDER BY id DESC LIMIT 1", (api_sender(session),)
     ).fetchall()
     db.close()
     return message, json.loads(meta), response.text

@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from channels.app import create_app
 from channels.settings import AppSettings, KakaoSettings
 from channels.skill_response import FETCH_LABEL
+from tests.citizen_support import API_AUTH, api_sender, open_http_session
 from tests.integration.conftest import ROOT, RunningStack
 from tests.kakao_support import skill_request
 
@@ -164,14 +165,16 @@ def test_no_identifier_sent_through_any_channel_is_stored_or_logged(
     for i, batch in enumerate(chunks(messages, 4)):
         session = f"scan-{run}-api-{i}"
         for text in batch:
-            response = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": session, "text": text}, timeout=90)
+            response = httpx.post(
+                f"{stack.web}/api/v1/chat", json={"session_id": session, "text": text}, headers=API_AUTH, timeout=90
+            )
             assert response.status_code in (200, 503), response.text
-        senders.append(f"web:{session}")
-    for i, batch in enumerate(chunks(list(reversed(messages)), 4)):
-        session = f"scan-{run}-widget-{i}"
+        senders.append(api_sender(session))
+    for batch in chunks(list(reversed(messages)), 4):
+        session, holder = open_http_session(stack.web)
         for text in batch:
             response = httpx.post(
-                f"{stack.web}/api/v1/widget/chat", json={"session_id": session, "text": text, "stream": False}, timeout=90
+                f"{stack.web}/api/v1/widget/chat", json={"text": text, "stream": False}, headers=holder, timeout=90
             )
             assert response.status_code in (200, 503), response.text
         senders.append(f"web:{session}")
@@ -235,9 +238,10 @@ def test_deleting_a_conversation_on_request_also_empties_rasas_tracker(stack: Ru
     from channels.store.database import Database, sqlite_url
 
     session = f"scan-erase-{random.SystemRandom().randint(0, 10**9)}"
-    response = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": session, "text": "기초연금 얼마예요?"}, timeout=90)
+    body = {"session_id": session, "text": "기초연금 얼마예요?"}
+    response = httpx.post(f"{stack.web}/api/v1/chat", json=body, headers=API_AUTH, timeout=90)
     assert response.status_code == 200
-    sender = f"web:{session}"
+    sender = api_sender(session)
     assert '"event": "user"' in tracker(stack, sender)
     database = Database(sqlite_url(stack.data_dir / "conversations.sqlite3"))
     try:

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.citizen_support import open_http_session
 from tests.handoff_support import build, staff
 
 pytestmark = pytest.mark.integration
@@ -86,17 +87,16 @@ def test_a_crash_loses_no_handoff_agent_reply_or_turn(tmp_path: Path, rasa_url: 
     web = f"http://127.0.0.1:{port}"
     process = _start_web(tmp_path, port, rasa_url)
     try:
-        for session in ("crash-a", "crash-b"):
-            reply = httpx.post(f"{web}/api/v1/widget/chat", json={"session_id": session, "text": "/request_human"}, timeout=10)
+        (a, a_holder), (b, b_holder) = open_http_session(web), open_http_session(web)
+        for holder in (a_holder, b_holder):
+            reply = httpx.post(f"{web}/api/v1/widget/chat", json={"text": "/request_human"}, headers=holder, timeout=10)
             assert reply.status_code == 200 and reply.json()["messages"][0]["handoff"] is True
         agents = build(f"sqlite:///{tmp_path / 'conversations.sqlite3'}")
         kim = staff(agents, "kim", name="김상담")
         [first, second] = agents.queue()
         agents.claim(first.id, kim)
         agents.reply(first.id, kim, "안녕하세요, 상담원 김상담이에요. 무엇을 도와드릴까요?")
-        said = httpx.post(
-            f"{web}/api/v1/widget/chat", json={"session_id": "crash-a", "text": "기초연금 신청하고 싶어요"}, timeout=10
-        )
+        said = httpx.post(f"{web}/api/v1/widget/chat", json={"text": "기초연금 신청하고 싶어요"}, headers=a_holder, timeout=10)
         assert said.json()["messages"] == []  # the agent answers, not the bot
     finally:
         process.send_signal(signal.SIGKILL)
@@ -104,15 +104,16 @@ def test_a_crash_loses_no_handoff_agent_reply_or_turn(tmp_path: Path, rasa_url: 
 
     process = _start_web(tmp_path, port, rasa_url)
     try:
-        history = httpx.get(f"{web}/api/v1/history", params={"session_id": "crash-a"}, timeout=10).json()["messages"]
+        # The restarted app still knows the session: its key is kept in the data folder.
+        history = httpx.get(f"{web}/api/v1/history", headers=a_holder, timeout=10).json()["messages"]
         texts = [m["text"] for m in history]
         assert texts[-3:] == ["상담원이 연결되었어요. 지금부터 상담원이 직접 답해 드려요.",
                               "안녕하세요, 상담원 김상담이에요. 무엇을 도와드릴까요?", "기초연금 신청하고 싶어요"]  # fmt: skip
         after = build(f"sqlite:///{tmp_path / 'conversations.sqlite3'}")
         states = {v.sender_id: v.state for v in after.queue()}
-        assert states == {"web:crash-a": "with_agent", "web:crash-b": "waiting"}
+        assert states == {f"web:{a}": "with_agent", f"web:{b}": "waiting"}
         # The chat the agent holds is still held: the restarted app keeps the bot silent.
-        again = httpx.post(f"{web}/api/v1/widget/chat", json={"session_id": "crash-a", "text": "여보세요?"}, timeout=10)
+        again = httpx.post(f"{web}/api/v1/widget/chat", json={"text": "여보세요?"}, headers=a_holder, timeout=10)
         assert again.json()["messages"] == []
         assert second.id in [v.id for v in after.queue()]
     finally:

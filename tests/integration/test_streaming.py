@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.citizen_support import API_AUTH, open_http_session
 from tests.integration.conftest import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -19,12 +20,12 @@ pytestmark = pytest.mark.integration
 GENERATED_Q = "의료급여 선정기준은 몇 퍼센트인가요?"
 
 
-def stream_chat(stack: RunningStack, session: str, text: str) -> list[tuple[float, dict[str, Any]]]:
+def stream_chat(stack: RunningStack, holder: dict[str, str], text: str) -> list[tuple[float, dict[str, Any]]]:
     """The NDJSON lines of a streamed widget reply, each with the seconds since the request was sent."""
     start = time.monotonic()
     lines = []
-    body = {"session_id": session, "text": text, "stream": True}
-    with httpx.stream("POST", f"{stack.web}/api/v1/widget/chat", json=body, timeout=60) as response:
+    body = {"text": text, "stream": True}
+    with httpx.stream("POST", f"{stack.web}/api/v1/widget/chat", json=body, headers=holder, timeout=60) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("application/x-ndjson")
         for line in response.iter_lines():
             if line.strip():
@@ -33,7 +34,8 @@ def stream_chat(stack: RunningStack, session: str, text: str) -> list[tuple[floa
 
 
 def test_a_generated_answer_streams_and_the_transcript_keeps_the_final_text(stack: RunningStack) -> None:
-    lines = stream_chat(stack, "s1", GENERATED_Q)
+    _, holder = open_http_session(stack.web)
+    lines = stream_chat(stack, holder, GENERATED_Q)
     kinds = [line["type"] for _, line in lines]
     assert kinds[0] == "reply" and kinds[-1] == "final" and set(kinds) <= {"reply", "delta", "reset", "final"}
     [placeholder] = lines[0][1]["messages"]
@@ -47,7 +49,7 @@ def test_a_generated_answer_streams_and_the_transcript_keeps_the_final_text(stac
     shown = "".join(line["text"] for _, line in lines if line["type"] == "delta")
     if "reset" not in kinds:
         assert shown and message["text"].startswith(shown.strip()[:10]), "the final answer is what was streamed"
-    history = httpx.get(f"{stack.web}/api/v1/history", params={"session_id": "s1"}, timeout=10).json()["messages"]
+    history = httpx.get(f"{stack.web}/api/v1/history", headers=holder, timeout=10).json()["messages"]
     assert history[-1]["id"] == message["id"] and history[-1]["text"] == message["text"]
     db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
     [(meta,)] = db.execute("SELECT meta FROM turns WHERE id = ?", (message["id"],)).fetchall()
@@ -55,7 +57,9 @@ def test_a_generated_answer_streams_and_the_transcript_keeps_the_final_text(stac
 
 
 def test_the_public_api_gets_the_same_kind_of_answer_whole(stack: RunningStack) -> None:
-    response = httpx.post(f"{stack.web}/api/v1/chat", json={"session_id": "s2", "text": GENERATED_Q}, timeout=60)
+    response = httpx.post(
+        f"{stack.web}/api/v1/chat", json={"session_id": "s2", "text": GENERATED_Q}, headers=API_AUTH, timeout=60
+    )
     messages = response.json()["messages"]
     assert len(messages) == 1, messages
     [message] = messages

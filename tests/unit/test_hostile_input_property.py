@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channels.app import create_app
+from channels.citizen_sessions import HEADER
 from channels.settings import AppSettings, KakaoSettings, RateLimitSettings
+from tests.citizen_support import open_session
 from tests.kakao_support import TOKEN, skill_request
 from tests.unit.fakes import ScriptedRasa
 
@@ -47,7 +49,18 @@ POSTS = [
     "/admin/faqs/new",
     "/console/login",
 ]
-GETS = ["/api/v1/history", "/console/api/queue", "/admin/faqs", "/kakao/health"]
+GETS = ["/api/v1/history", "/api/v1/widget/events", "/console/api/queue", "/admin/faqs", "/kakao/health"]
+# The session token a request carries: the fixture's real one (most), a forged one, or none.
+TOKENS = st.one_of(
+    st.just("held"), st.just("held"), st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=90), st.none()
+)
+
+
+def token_header(client: FlaskClient, token: str | None) -> dict[str, str]:
+    """``X-Bokji-Session`` with the module's real session token ("held"), a forged one, or nothing."""
+    if token is None:
+        return {}
+    return {HEADER: client.held_token if token == "held" else token}  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -59,22 +72,30 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
         rate_limit=RateLimitSettings(enabled=False),
     )
     app = create_app(settings, engine=ScriptedRasa())
-    yield app.test_client()
+    client = app.test_client()
+    _, held = open_session(client)
+    client.held_token = held[HEADER]  # type: ignore[attr-defined]
+    yield client
     app.extensions["bokji.kakao"].close()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(path=st.sampled_from(POSTS), body=BODY, content_type=st.sampled_from(["application/json", "text/plain", ""]))
-def test_posting_anything_never_gets_a_5xx(client: FlaskClient, path: str, body: bytes, content_type: str) -> None:
-    headers = {"X-Bokji-Kakao-Token": TOKEN} if path == "/kakao/skill" else {}
+@given(path=st.sampled_from(POSTS), body=BODY, content_type=st.sampled_from(["application/json", "text/plain", ""]), token=TOKENS)
+def test_posting_anything_never_gets_a_5xx(
+    client: FlaskClient, path: str, body: bytes, content_type: str, token: str | None
+) -> None:
+    headers = {"X-Bokji-Kakao-Token": TOKEN} if path == "/kakao/skill" else token_header(client, token)
     response = client.post(path, data=body, content_type=content_type or None, headers=headers)
     assert response.status_code < 500, (path, body[:200], response.get_data(as_text=True)[:300])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(GETS), session=TEXT, method=st.sampled_from(["GET", "PUT", "DELETE", "PATCH"]))
-def test_any_query_or_method_never_gets_a_5xx(client: FlaskClient, path: str, session: str, method: str) -> None:
-    response = client.open(path, method=method, query_string={"session_id": session.encode("utf-8", "surrogatepass")})
+@given(path=st.sampled_from(GETS), session=TEXT, method=st.sampled_from(["GET", "PUT", "DELETE", "PATCH"]), token=TOKENS)
+def test_any_query_or_method_never_gets_a_5xx(
+    client: FlaskClient, path: str, session: str, method: str, token: str | None
+) -> None:
+    query = {"session_id": session.encode("utf-8", "surrogatepass"), "after_turn": "999999999"}
+    response = client.open(path, method=method, query_string=query, headers=token_header(client, token))
     assert response.status_code < 500, (path, session, response.get_data(as_text=True)[:300])
 
 
@@ -85,6 +106,7 @@ def test_the_sample_includes_what_broke_the_stack_before(client: FlaskClient) ->
         ("/api/v1/feedback", {"session_id": "s", "message_id": 2**63, "rating": "up"}),
     ]
     for path, body in cases:
-        assert client.post(path, data=json.dumps(body), content_type="application/json").status_code == 400
+        response = client.post(path, data=json.dumps(body), content_type="application/json", headers=token_header(client, "held"))
+        assert response.status_code == 400
     deep = client.post("/kakao/skill", data="[" * 5000 + "]" * 5000, headers={"X-Bokji-Kakao-Token": TOKEN})
     assert deep.status_code == 200 and deep.get_json()["version"] == "2.0"
