@@ -38,6 +38,7 @@ def start_stack(data_dir: Path) -> Stack:
     """The stack ``make run`` starts, on spare ports with FAQ mode off, running once all three are healthy."""
     env = stack_env("127.0.0.1", PORTS, data_dir)
     env["BOKJI_KNOWLEDGE__RETRIEVAL__FAQ_MIN_DENSE"] = "1.0"
+    env["BOKJI_RATE_LIMIT__SESSIONS"] = "10000/hour"  # a new widget session per question, all from this address
     stack = Stack(ports=PORTS, log_dir=data_dir / "log", env=env, say=lambda line: None)
     try:
         stack.start(timeout_s=420)
@@ -47,13 +48,21 @@ def start_stack(data_dir: Path) -> Stack:
     return stack
 
 
-def ask_streamed(web: str, session: str, question: str) -> dict[str, Any] | None:
+def new_session(web: str) -> dict[str, str]:
+    """The header of a new widget session (``POST /api/v1/widget/session``), as the widget opens one."""
+    response = httpx.post(f"{web}/api/v1/widget/session", timeout=30)
+    response.raise_for_status()
+    return {"X-Bokji-Session": response.json()["token"]}
+
+
+def ask_streamed(web: str, question: str) -> dict[str, Any] | None:
     """Seconds to the reply, the first shown text and the final message; None when nothing was streamed."""
+    holder = new_session(web)
     start = time.monotonic()
     reply_s = first_s = final_s = None
     reset, text = False, ""
-    body = {"session_id": session, "text": question, "stream": True}
-    with httpx.stream("POST", f"{web}/api/v1/widget/chat", json=body, timeout=90) as response:
+    body = {"text": question, "stream": True}
+    with httpx.stream("POST", f"{web}/api/v1/widget/chat", json=body, headers=holder, timeout=90) as response:
         for line in response.iter_lines():
             if not line.strip():
                 continue
@@ -74,10 +83,11 @@ def ask_streamed(web: str, session: str, question: str) -> dict[str, Any] | None
             "streamed_text": first_s is not None, "reset": reset, "text": text}  # fmt: skip
 
 
-def ask_whole(web: str, session: str, question: str) -> float:
+def ask_whole(web: str, question: str) -> float:
     """Seconds until the complete answer arrives without streaming."""
+    holder = new_session(web)
     start = time.monotonic()
-    response = httpx.post(f"{web}/api/v1/widget/chat", json={"session_id": session, "text": question}, timeout=90)
+    response = httpx.post(f"{web}/api/v1/widget/chat", json={"text": question}, headers=holder, timeout=90)
     response.raise_for_status()
     return time.monotonic() - start
 
@@ -145,17 +155,17 @@ def main() -> None:
         try:
             rows: list[dict[str, Any]] = []
             skipped = 0
-            for i, question in enumerate(questions):
+            for question in questions:
                 if len(rows) >= args.answers:
                     break
-                result = ask_streamed(web, f"bench-s{i}", question)
+                result = ask_streamed(web, question)
                 if result is None:
                     skipped += 1
                     continue
                 rows.append({"question": question, **result})
                 print(f"streamed {len(rows)}/{args.answers}: {result['first_text_s']:.1f} s / {result['final_s']:.1f} s")  # noqa: T201
-            for i, row in enumerate(rows):
-                row["whole_s"] = ask_whole(web, f"bench-w{i}", row["question"])
+            for row in rows:
+                row["whole_s"] = ask_whole(web, row["question"])
         finally:
             stack.stop()
     report = {"machine": machine(), "skipped": skipped, "summary": summarize(rows), "answers": rows}
