@@ -21,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,6 +146,11 @@ class RateLimits:
             enabled=settings.enabled,
             key_prefix="bokji",
         )
+        # limits' memory storage may start its expiry timer twice when two threads hit at once (RuntimeError, a 500):
+        # https://github.com/alisaifee/limits/pull/352 (not in limits 5.8.0). Its calls take microseconds: one at a time.
+        self._serial: AbstractContextManager[Any] = (
+            threading.Lock() if settings.storage_uri.startswith("memory://") else nullcontext()
+        )
 
     def init_app(self, app: Flask) -> None:
         """Open the storage and check every request before its view."""
@@ -166,13 +173,18 @@ class RateLimits:
             return
         item = self.rules[rule]
         strategy = self.limiter.limiter
-        if not strategy.hit(item, rule, key, cost=min(cost, item.amount)):
+        with self._serial:
+            if strategy.hit(item, rule, key, cost=min(cost, item.amount)):
+                return
             reset_at, _ = strategy.get_window_stats(item, rule, key)
-            raise RateLimitedError(rule, max(1, math.ceil(reset_at - time.time())))
+        raise RateLimitedError(rule, max(1, math.ceil(reset_at - time.time())))
 
     def admits(self, rule: str, key: str) -> bool:
         """Whether one more would fit under ``rule`` for ``key`` (counts nothing)."""
-        return not self.settings.enabled or self.limiter.limiter.test(self.rules[rule], rule, key)
+        if not self.settings.enabled:
+            return True
+        with self._serial:
+            return self.limiter.limiter.test(self.rules[rule], rule, key)
 
     def _check(self) -> None:
         if not self.settings.enabled or request.method == "OPTIONS":
