@@ -61,6 +61,8 @@ _MAX_HISTORY_TURNS = 6
 # A complete sentence: final punctuation, then any citations, then a character that starts the next one.
 _SENTENCE = re.compile(r"^(.*?[.!?](?:\s*\[[\d,\s]+\])*)\s+(?=[^\s\[])", re.S)
 _REFUSAL = re.compile(r"확인할 수 없|알 수 없|자료에 없|답할 수 없")
+# Less budget than this left: the model is not started (it could not write a sentence in time).
+_MIN_MODEL_S = 0.3
 
 
 class GenerationTimeoutError(TimeoutError):
@@ -96,6 +98,8 @@ class _State:
     choice: Choice | None = None
     answer: Answer | None = None
     started: float = field(default_factory=time.perf_counter)
+    # The channel's answer budget as a time.monotonic() instant: no model work is waited for past it.
+    deadline: float | None = None
 
 
 def final_answer(events: Iterable[AnswerEvent]) -> tuple[Answer, DecisionRecord]:
@@ -262,12 +266,17 @@ class AnswerChain:
     def _model(self, cancel: threading.Event) -> Runnable[Any, Any]:
         """The chat model, bound to ``cancel`` when it can abort mid-computation."""
         assert self.llm is not None
-        return self.llm.bind(cancel_event=cancel) if isinstance(self.llm, LlamaCppChat) else self.llm
+        aborts = isinstance(self.llm, LlamaCppChat) or getattr(type(self.llm), "cancel_aware", False)
+        return self.llm.bind(cancel_event=cancel) if aborts else self.llm
 
-    def _run_model(self, prompt: Runnable[Any, Any], inputs: dict[str, str], timeout_s: float) -> Iterator[str]:
+    def _run_model(
+        self, prompt: Runnable[Any, Any], inputs: dict[str, str], timeout_s: float, budget: float | None = None
+    ) -> Iterator[str]:
+        """Stream the model until its own deadline or the channel's budget (``budget``, monotonic), whichever comes first."""
         cancel = threading.Event()
         chain = prompt | self._model(cancel) | StrOutputParser()
-        return stream_with_deadline(chain, inputs, time.monotonic() + timeout_s, cancel)
+        deadline = time.monotonic() + timeout_s
+        return stream_with_deadline(chain, inputs, deadline if budget is None else min(deadline, budget), cancel)
 
     # -- steps ---------------------------------------------------------------------------------
     def _rewrite(self, state: _State) -> _State:
@@ -279,7 +288,8 @@ class AnswerChain:
 
     def _apply_rewrite(self, state: _State) -> bool:
         start = time.perf_counter()
-        rewritten = self._llm_rewrite(state.question, state.history) if self.settings.rewrite == "llm" else None
+        llm = self.settings.rewrite == "llm"
+        rewritten = self._llm_rewrite(state.question, state.history, state.deadline) if llm else None
         if rewritten:
             state.standalone, state.trace.rewritten_by = rewritten, "llm"
         elif ruled := rule_rewrite(state.question, state.history, self.topics, state.program):
@@ -288,12 +298,12 @@ class AnswerChain:
         state.trace.rewrite_ms += (time.perf_counter() - start) * 1000
         return state.trace.rewritten_by != "none"
 
-    def _llm_rewrite(self, question: str, history: Sequence[Turn]) -> str | None:
-        if self.llm is None:
+    def _llm_rewrite(self, question: str, history: Sequence[Turn], budget: float | None = None) -> str | None:
+        if self.llm is None or (budget is not None and budget - time.monotonic() < _MIN_MODEL_S):
             return None
         inputs = {"history": format_history(history), "question": question}
         try:
-            text = "".join(self._run_model(rewrite_prompt(), inputs, self.settings.rewrite_timeout_s))
+            text = "".join(self._run_model(rewrite_prompt(), inputs, self.settings.rewrite_timeout_s, budget))
         except Exception:  # noqa: BLE001 - late or failing model: the rules rewrite instead
             return None
         line = normalize(text).split("\n")[0].strip().strip('"')
@@ -377,17 +387,28 @@ class AnswerChain:
             primer.invoke({"passages": format_passages([("안내", "준비")]), "question": "준비"})
 
     def stream(
-        self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        program: str | None = None,
+        on_date: date | None = None,
+        budget_s: float | None = None,
     ) -> Iterator[AnswerEvent]:
         """Answer step by step; the last event is ``final`` with the :class:`Answer` (carrying its decision record).
 
         ``program`` is the welfare program the dialogue remembers, for follow-ups that only point back at it.
+        ``budget_s`` is how long the channel lets the citizen wait, counted from this call: a model not done
+        by then is cancelled and the best extractive answer is given at once (fallback ``over_budget``).
         """
         start = time.perf_counter()
+        budget = time.monotonic() + budget_s if budget_s is not None else None
         masked = mask(normalize(question))
         trace = DecisionRecord(question=masked)
         history = [(s, mask(t)) for s, t in history][-_MAX_HISTORY_TURNS:]
-        state = _State(masked, history, on_date, trace, program=program or None)
+        # Emoji, "ㅠㅠ", "저기요" and run-together words must not move a question off its curated answer.
+        query = self.retriever.query_form(masked) if masked.strip() else masked
+        state = _State(query, history, on_date, trace, program=program or None, deadline=budget)
         if not masked.strip():
             trace.reason = "empty"
             state.answer = self.composer.cannot_answer(question="")
@@ -402,10 +423,16 @@ class AnswerChain:
         yield self._final(state, state.answer)
 
     def invoke(
-        self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        program: str | None = None,
+        on_date: date | None = None,
+        budget_s: float | None = None,
     ) -> tuple[Answer, DecisionRecord]:
-        """The final answer and its decision record."""
-        return final_answer(self.stream(question, history=history, program=program, on_date=on_date))
+        """The final answer and its decision record (``budget_s``: see :meth:`stream`)."""
+        return final_answer(self.stream(question, history=history, program=program, on_date=on_date, budget_s=budget_s))
 
     def _final(self, state: _State, answer: Answer) -> AnswerEvent:
         """The last event: the answer with its decision record, which is logged as one JSON line."""
@@ -433,8 +460,13 @@ class AnswerChain:
         inputs = {"passages": format_passages(passages), "question": state.standalone}
         start = time.perf_counter()
         buffer, pending, shown, failure = "", "", "", ""
+        budget = state.deadline
+        # Which bound ends the wait: the channel's budget (the citizen gets the extract at once) or the model's deadline.
+        over = "over_budget" if budget is not None and budget < time.monotonic() + self.settings.timeout_s else "timeout"
         try:
-            for piece in self._run_model(answer_prompt(), inputs, self.settings.timeout_s):
+            if budget is not None and budget - time.monotonic() < _MIN_MODEL_S:
+                raise GenerationTimeoutError  # no time left to write anything: do not start the model at all
+            for piece in self._run_model(answer_prompt(), inputs, self.settings.timeout_s, budget):
                 if trace.first_token_ms is None:
                     trace.first_token_ms = (time.perf_counter() - start) * 1000
                 trace.tokens += 1
@@ -449,7 +481,7 @@ class AnswerChain:
                 if failure:
                     break
         except GenerationTimeoutError:
-            failure = "timeout"
+            failure = over
         except Exception:  # noqa: BLE001 - a stopped or broken model must not stop the answer
             failure = "model_error"
         trace.generate_ms = (time.perf_counter() - start) * 1000

@@ -57,8 +57,8 @@ class KnowledgeService:
         self.settings = settings
         self.helplines = helplines
         self.llm = llm
-        self.retriever = Retriever(store, embeddings, settings)
         self.policy = AnswerPolicy(settings, analyzer)
+        self.retriever = Retriever(store, embeddings, settings, analyzer=self.policy.analyzer)
         self.composer = AnswerComposer(helplines, settings, scope_analyzer=self.policy.scope_analyzer)
         self.chain = AnswerChain(
             self.retriever, self.policy, self.composer, llm, llm_settings or LlmSettings(), model_name=model_name
@@ -69,7 +69,13 @@ class KnowledgeService:
         return self.retriever.search(question, k=k, on_date=on_date)
 
     def answer(
-        self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        program: str | None = None,
+        on_date: date | None = None,
+        budget_s: float | None = None,
     ) -> Answer:
         """Answer a citizen's question from the knowledge base (the answer carries its decision record).
 
@@ -78,8 +84,10 @@ class KnowledgeService:
             history: earlier ``(speaker, text)`` turns, oldest first, to rewrite follow-ups.
             program: the welfare program the dialogue remembers ("그거 어디서 신청해요?" is about it).
             on_date: the day whose valid knowledge applies (default today).
+            budget_s: how long the channel lets the citizen wait; a model not done by then is cancelled and
+                the best extractive answer comes at once (None: only the model's own deadline).
         """
-        return self.chain.invoke(question, history=history, program=program, on_date=on_date)[0]
+        return self.chain.invoke(question, history=history, program=program, on_date=on_date, budget_s=budget_s)[0]
 
     def stream(
         self, question: str, *, history: Sequence[Turn] = (), program: str | None = None, on_date: date | None = None

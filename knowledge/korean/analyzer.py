@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from knowledge.korean.text import clean, normalize
+from knowledge.korean.text import clean, denoise, normalize
 
 DEFAULT_USER_DICT = Path(__file__).resolve().parents[1] / "seed" / "user_dict.tsv"
 
@@ -253,3 +253,46 @@ def focus_text(analyzer: KoreanAnalyzer, text: str) -> str:
     kept.append(text[pos:])
     focused = " ".join("".join(kept).split())
     return focused if any(ch.isalnum() for ch in focused) else text
+
+
+# Where a run-together question ("받을수있어요", "네식구") hides a word boundary: after a particle, an
+# ending or a determiner, before a content word; and between a noun and a verb, adjective, adverb or determiner.
+# Never between two nouns: "중위소득" and "중위 소득" are the same term to the index, and compounds stay whole.
+_WORD_START_TAGS = ("NNG", "NNP", "NNB", "NR", "NP", "VV", "VA", "MAG", "MM", "XR", "SL", "SH")
+_WORD_END_TAGS = ("J", "E", "MM", "MAG", "VCN")
+_PREDICATE_TAGS = ("VV", "VA", "MAG", "MM")
+
+
+def _starts_word(left: Morpheme, right: Morpheme) -> bool:
+    if not right.tag.startswith(_WORD_START_TAGS):
+        return False
+    if left.tag.startswith(_WORD_END_TAGS):
+        return True
+    return left.tag.startswith(("NN", "NR", "NP", "XR", "SN")) and right.tag.startswith(_PREDICATE_TAGS)
+
+
+def respace(analyzer: KoreanAnalyzer, text: str) -> str:
+    """Put back the spaces a run-together question left out ("받을수있어요" -> "받을 수 있어요").
+
+    Only inserts spaces (never removes one) and only between morphemes that the analyzer read as
+    separate words; a well-spaced question comes back as it was.
+    """
+    morphemes = analyzer.morphemes(text)
+    cuts = [
+        right.start
+        for left, right in zip(morphemes, morphemes[1:], strict=False)
+        if left.end == right.start and _starts_word(left, right)
+    ]
+    if not cuts:
+        return text
+    pieces, pos = [], 0
+    for cut in cuts:
+        pieces.append(text[pos:cut])
+        pos = cut
+    pieces.append(text[pos:])
+    return " ".join(pieces)
+
+
+def query_form(analyzer: KoreanAnalyzer, text: str) -> str:
+    """A citizen's question as retrieval and the answer policy read it: normalized, chat noise gone, respaced."""
+    return respace(analyzer, denoise(normalize(text)))
