@@ -4,7 +4,10 @@ Sends at least 10,000 generated requests (a seeded generator: reproducible) and 
 500 or more (target 0), the status histogram and the latency distribution. By default the web app runs
 in this process behind waitress on a free loopback port, with a stand-in for Rasa (no model, no action
 server); with ``BOKJI_FUZZ_URL=http://127.0.0.1:8000`` it targets a running ``bokji run`` instead
-(``BOKJI_FUZZ_KAKAO_TOKEN`` for the skill). The in-process app runs with rate limits raised far above
+(``BOKJI_FUZZ_KAKAO_TOKEN`` for the skill, ``BOKJI_FUZZ_API_KEY`` for ``/api/v1/chat``). Widget requests carry
+real session tokens (opened through ``POST /api/v1/widget/session`` before the run) most of the time, and
+forged, truncated or expired ones (in-process only: signed with the app's key and a past time) or none
+otherwise. The in-process app runs with rate limits raised far above
 the defaults, so the fuzzer reaches the views instead of collecting 429s; against ``bokji run`` expect
 429s unless its limits are raised the same way (``BOKJI_RATE_LIMIT__ENABLED=false``). Writes
 bench/results/fuzz.{json,md}, or fuzz-stack.{json,md} for a run against ``BOKJI_FUZZ_URL``.
@@ -37,6 +40,10 @@ from bench.machine import machine
 
 RESULTS = Path(__file__).parent / "results"
 KAKAO_TOKEN = "fuzz-kakao-token"
+API_KEY = "fuzz-integration-key-0123456789"
+SESSION_HEADER = "X-Bokji-Session"
+WIDGET_PATHS = ("/api/v1/widget/", "/api/v1/history", "/api/v1/feedback")
+OPEN_SESSIONS = 40
 HIGH = "1000000/minute"
 # Code points the generator mixes into text: Hangul, emoji, controls, separators, lone surrogates, noncharacters.
 ODD = ["\ud800", "\udfff", "\x00", "\u2028", "\u202e", "\ufeff", "\uffff", "😭", "\U0010ffff", "\r\n", "\\", '"', "'", "<script>"]
@@ -99,14 +106,52 @@ class Probe:
     raw: bytes | None = None  # sent on a bare socket (malformed HTTP that no client library would write)
 
 
-class Generator:
-    """Seeded, so a run can be repeated exactly."""
+def sendable(value: str) -> str:
+    """A header value the client will send: no line break or NUL (see :func:`send`), no whitespace at either end."""
+    return re.sub("[\r\n\x00]", "", value).strip()
 
-    def __init__(self, seed: int, kakao_token: str, get_paths: list[str]) -> None:
+
+@dataclass
+class Credentials:
+    """What the fuzzer may present: real sessions (id, token), tokens that must be refused, the API key."""
+
+    sessions: list[tuple[str, str]]
+    refused_tokens: list[str]
+    api_key: str
+
+
+class Generator:
+    """Seeded, so a run can be repeated exactly (the tokens differ between runs; which one is used does not)."""
+
+    def __init__(self, seed: int, kakao_token: str, get_paths: list[str], credentials: Credentials) -> None:
         """Start the random sequence."""
         self.rng = random.Random(seed)
         self.kakao_token = kakao_token
         self.get_paths = get_paths
+        self.credentials = credentials
+
+    def authorize(self, path: str, headers: dict[str, str]) -> str | None:
+        """Add a session token (widget paths) or an API key (``/api/v1/chat``); the real session's id, if one was used."""
+        rng, held = self.rng, self.credentials
+        if path == "/api/v1/chat":
+            roll = rng.random()
+            if roll < 0.8:
+                headers["Authorization"] = f"Bearer {held.api_key}"
+            elif roll < 0.9:
+                headers["Authorization"] = rng.choice([sendable(f"Bearer {self.text(20)}"), "Bearer", f"Basic {held.api_key}"])
+            return None
+        if not path.startswith(WIDGET_PATHS):
+            return None
+        roll = rng.random()
+        if roll < 0.6 and held.sessions:
+            session_id, token = rng.choice(held.sessions)
+            headers[SESSION_HEADER] = token
+            return session_id
+        if roll < 0.8:
+            headers[SESSION_HEADER] = rng.choice(held.refused_tokens)
+        elif roll < 0.9:
+            headers[SESSION_HEADER] = sendable(self.text(40))
+        return None
 
     def text(self, longest: int = 40) -> str:
         """Korean, ASCII and odd code points mixed."""
@@ -202,9 +247,17 @@ class Generator:
         headers = {"Content-Type": rng.choice(["application/json"] * 6 + ["text/plain", "application/x-www-form-urlencoded", ""])}
         if path == "/kakao/skill" and rng.random() < 0.9:
             headers["X-Bokji-Kakao-Token"] = self.kakao_token
+        held = self.authorize(path, headers)
         shape = rng.random()
         if shape < 0.35:
-            kind, body = "chat", self.encoded(self.chat_body())
+            chat = self.chat_body()
+            if held is not None:  # mostly the token's own session (or none named), so the views are reached
+                pick = rng.random()
+                if pick < 0.5:
+                    chat["session_id"] = held
+                elif pick < 0.75:
+                    chat.pop("session_id")
+            kind, body = "chat", self.encoded(chat)
         elif shape < 0.55:
             kind, body = "kakao", self.encoded(self.kakao_body())
         elif shape < 0.7:
@@ -227,9 +280,14 @@ class Generator:
         rng = self.rng
         path = rng.choice(self.get_paths)
         params = {"session_id": str(self.session()), "after_turn": str(self.scalar())}
+        headers: dict[str, str] = {}
+        held = self.authorize(path, headers)
         if path == "/api/v1/widget/events":
             params["session_id"] = "." + self.text(5)  # never a valid id: a valid one holds the stream open for a minute
-        headers = {}
+            if headers.get(SESSION_HEADER) and rng.random() < 0.5:
+                params["token"] = headers.pop(SESSION_HEADER)  # as the browser's EventSource sends it
+        elif held is not None and rng.random() < 0.5:
+            params["session_id"] = held
         if rng.random() < 0.2:
             headers["Range"] = rng.choice(["bytes=99999999-", "bytes=0-10", "bytes=abc", "bytes=5-1"])
         if rng.random() < 0.1:
@@ -250,8 +308,11 @@ class Generator:
         )
 
 
-def in_process_app(data_dir: Path) -> tuple[Any, str]:
-    """The web app behind waitress on a free loopback port, with a stand-in Rasa and very high rate limits."""
+def in_process_app(data_dir: Path) -> tuple[Any, str, list[str]]:
+    """The web app behind waitress on a free loopback port, with a stand-in Rasa and very high rate limits.
+
+    Also returns tokens it must refuse that only its own key can make: expired ones.
+    """
     from channels.app import create_app
     from channels.server_errors import create_korean_server
     from channels.settings import AppSettings, KakaoSettings, RateLimitSettings, WidgetSettings
@@ -261,16 +322,46 @@ def in_process_app(data_dir: Path) -> tuple[Any, str]:
         kakao=KakaoSettings(token=KAKAO_TOKEN, callback_hosts=["callback.invalid"]),
         widget=WidgetSettings(streaming=False),
         rate_limit=RateLimitSettings(
-            per_client=HIGH, per_session=HIGH, session_chars="100000000/minute", login=HIGH, handoffs=HIGH
+            per_client=HIGH, per_session=HIGH, session_chars="100000000/minute", login=HIGH, handoffs=HIGH, sessions=HIGH
         ),
+        api_keys=f"fuzz:{API_KEY}",
     )
     app = create_app(settings, engine=StandInRasa())  # type: ignore[arg-type]
+    expired = [expired_token(app.extensions["bokji.citizen_sessions"]) for _ in range(3)]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = create_korean_server(app, host="127.0.0.1", port=port, threads=16)
     threading.Thread(target=server.run, name="fuzz-web", daemon=True).start()
-    return server, f"http://127.0.0.1:{port}"
+    return server, f"http://127.0.0.1:{port}", expired
+
+
+def expired_token(sessions: Any) -> str:
+    """A token of the app's own signing, issued longer ago than sessions live."""
+    from itsdangerous import TimestampSigner
+
+    issued_at = int(time.time()) - sessions.ttl_s - 60
+    original = TimestampSigner.get_timestamp
+    TimestampSigner.get_timestamp = lambda self: issued_at  # type: ignore[method-assign]
+    try:
+        return str(sessions.issue().token)
+    finally:
+        TimestampSigner.get_timestamp = original  # type: ignore[method-assign]
+
+
+def open_sessions(base: str, count: int, refused: list[str]) -> Credentials:
+    """Real sessions from ``POST /api/v1/widget/session``, and tokens that must be refused (forged, truncated, expired)."""
+    sessions = []
+    with httpx.Client(timeout=30) as http:
+        for _ in range(count):
+            response = http.post(f"{base}/api/v1/widget/session")
+            if response.status_code != 201:
+                raise SystemExit(f"POST /api/v1/widget/session answered {response.status_code}: {response.text[:200]}")
+            body = response.json()
+            sessions.append((str(body["session_id"]), str(body["token"])))
+    token = sessions[0][1]
+    forged = [token[:-3] + "abc", token.rsplit(".", 1)[0], "InctMSI" + token[token.index(".") :], "x.y.z", *refused]
+    return Credentials(sessions, forged, os.environ.get("BOKJI_FUZZ_API_KEY", API_KEY))
 
 
 def send(http: httpx.Client, base: str, probe: Probe) -> tuple[int, float]:
@@ -318,6 +409,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"- **responses >= 500: {report['server_errors']}** (target 0); no answer at all: {report['no_answer']}",
         f"- latency ms: p50 {latency['p50']}, p95 {latency['p95']}, p99 {latency['p99']}, max {latency['max']}",
         f"- /healthz before and after: {report['healthz']['before']}, {report['healthz']['after']}",
+        f"- widget requests carried one of {report['sessions']['real']} real session tokens, one of "
+        f"{report['sessions']['refused_tokens']} forged/expired ones, random text or none",
         f"- statuses: {statuses}",
         "",
         "| kind | requests | >= 500 |",
@@ -341,16 +434,18 @@ def main() -> None:
     target = os.environ.get("BOKJI_FUZZ_URL", "").rstrip("/")
     kakao_token = os.environ.get("BOKJI_FUZZ_KAKAO_TOKEN", KAKAO_TOKEN)
     server, scratch = None, None
+    expired: list[str] = []
     if target:
         base, limits = target, "limits as the running stack has them"
     else:
         logging.getLogger("channels").setLevel(logging.ERROR)  # each refusal is logged once; 10,000 of them are noise here
         scratch = tempfile.TemporaryDirectory(prefix="bokji-fuzz-")
-        server, base = in_process_app(Path(scratch.name))
+        server, base, expired = in_process_app(Path(scratch.name))
         limits = "in-process app, stand-in Rasa, rate limits raised to 1,000,000/minute so the views are reached"
     # /healthz takes no input and is 503 by design while a dependency is away or too busy to answer its probe
     # (the in-process run has neither Rasa nor the action server): it is read before and after the run instead.
-    generator = Generator(args.seed, kakao_token, GET_PATHS)
+    credentials = open_sessions(base, OPEN_SESSIONS, expired)
+    generator = Generator(args.seed, kakao_token, GET_PATHS, credentials)
     health_before = httpx.get(f"{base}/healthz", timeout=30).status_code
     probes = [generator.probe() for _ in range(args.requests)]
     print(f"sending {len(probes):,} requests to {base} ...")  # noqa: T201
@@ -378,6 +473,7 @@ def main() -> None:
         "seed": args.seed,
         "workers": args.workers,
         "requests": len(results),
+        "sessions": {"real": len(credentials.sessions), "refused_tokens": len(credentials.refused_tokens)},
         "server_errors": sum(count for status, count in statuses.items() if status >= 500),
         "no_answer": statuses.get(0, 0),
         "status": {str(code): statuses[code] for code in sorted(statuses)},
