@@ -56,6 +56,23 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def start_bokji_run(env: dict[str, str], ports: dict[str, int], log_path: Path, timeout_s: float) -> subprocess.Popen[str]:
+    """`bokji run` on ``ports`` with ``env``, its output in ``log_path``; returns once it printed its URLs."""
+    log = log_path.open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bokji", "run",
+         "--rasa-port", str(ports["rasa"]), "--actions-port", str(ports["actions"]), "--web-port", str(ports["web"])],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout_s
+    while "Press Ctrl-C" not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the stack did not start:\n" + log_path.read_text()[-3000:])
+        time.sleep(1)
+    return process
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     if not (ROOT / "bot" / "models" / "bokji.tar.gz").exists() or not (ROOT / "var" / "knowledge.sqlite3").exists():
@@ -89,18 +106,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         # /api/v1/chat answers integrations with a key: the tests' own (tests/citizen_support.py).
         BOKJI_API_KEYS=TEST_API_KEYS,
     )
-    log = (data_dir / "run.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bokji", "run",
-         "--rasa-port", str(PORTS["rasa"]), "--actions-port", str(PORTS["actions"]), "--web-port", str(PORTS["web"])],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 420
-    while "Press Ctrl-C" not in (data_dir / "run.log").read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the stack did not start:\n" + (data_dir / "run.log").read_text()[-3000:])
-        time.sleep(1)
+    process = start_bokji_run(env, PORTS, data_dir / "run.log", timeout_s=960)  # bokji run itself waits up to 900 s
     running = RunningStack(
         web=f"http://127.0.0.1:{PORTS['web']}",
         rasa=f"http://127.0.0.1:{PORTS['rasa']}",
