@@ -30,7 +30,8 @@ import pytest
 import sqlalchemy
 
 from bokji.proxy_config import Cell
-from bokji.supervisor import ROOT, Stack, stack_env
+from bokji.supervisor import ROOT, Stack, shared_state_env, stack_env
+from channels.store.database import Database
 from tests.integration.conftest import copy_seed_index
 from tests.nginx import NginxProxy
 from tests.postgres import PostgresServer, free_port
@@ -43,26 +44,6 @@ RESULTS = ROOT / "bench" / "results" / "scale-out.json"
 OFFLINE_MARKERS = ("잠시 후 다시", "연결할 수 없", "답변이 중단")
 # Each Rasa takes ~1.6 GB and each action server ~1.5 GB without the model; web apps ~0.4 GB.
 NEEDED_GB = 8.0
-
-ENDPOINTS = """\
-action_endpoint:
-  url: ${{BOKJI_ACTION_URL}}
-  headers:
-    X-Bokji-Actions-Token: ${{BOKJI_ACTIONS_TOKEN}}
-tracker_store:
-  type: SQL
-  dialect: postgresql
-  url: 127.0.0.1
-  port: {pg_port}
-  db: {pg_db}
-  username: bokji
-lock_store:
-  type: redis
-  url: 127.0.0.1
-  port: {redis_port}
-  db: 0
-  key_prefix: bokji
-"""
 
 
 @dataclass
@@ -95,9 +76,6 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
     base = tmp_path_factory.mktemp("scale-out")
     store = copy_seed_index(base / "knowledge.sqlite3")
     with PostgresServer() as database_url, RedisServer() as redis_url:
-        pg_port, redis_port = int(database_url.split(":")[-1].split("/")[0]), int(redis_url.rsplit(":", 1)[1])
-        endpoints = base / "endpoints.yml"
-        endpoints.write_text(ENDPOINTS.format(pg_port=pg_port, pg_db=database_url.rsplit("/", 1)[1], redis_port=redis_port))
         ports = [(free_port(), free_port(), free_port()) for _ in range(2)]
         cells = [Cell(f"127.0.0.1:{r}", f"127.0.0.1:{a}", f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}")
                  for r, a, _ in ports]  # fmt: skip
@@ -129,9 +107,14 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
                 "BOKJI_ACTIONS_URL": f"http://{cell.actions_listen}",
                 "BOKJI_ACTION_URL": f"http://{cell.actions_listen}/webhook",
             }
+            # What `bokji run` derives from BOKJI_DATABASE_URL and BOKJI_REDIS_URL: Rasa's SQL tracker store on the
+            # PostgreSQL server and the Redis lock store (bot/endpoints.redis.yml).
+            del env["BOKJI_RASA_TRACKER_URL"]
+            env.update(shared_state_env(env))
             stack = Stack(ports=(rasa_port, actions_port, web_port), log_dir=base / f"log-{index}", env=env, say=lambda _: None)
             rasa = next(s for s in stack.services if s.name == "rasa")
-            rasa.argv[rasa.argv.index("--endpoints") + 1] = str(endpoints)
+            assert rasa.argv[rasa.argv.index("--endpoints") + 1] == "endpoints.redis.yml"
+            assert env["BOKJI_RASA_TRACKER_URL"].startswith("postgresql+psycopg2://")
             stacks.append(stack)
         nginx = NginxProxy([f"127.0.0.1:{w}" for w in web_ports], cells)
         proxy = nginx.start()
@@ -139,7 +122,7 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
 
         def start(stack: Stack) -> None:
             try:
-                stack.start(timeout_s=420)
+                stack.start(timeout_s=900)  # Rasa took over 7 minutes to load on this busy 2-core box
             except BaseException as exc:  # noqa: BLE001 - reported below, after every cell is stopped
                 errors.append(exc)
 
@@ -201,17 +184,19 @@ def other(scale: ScaleOut, stack: Stack) -> Stack:
     return next(s for s in scale.cells if s is not stack)
 
 
-def transcript(scale: ScaleOut, session: str) -> list[tuple[str, str]]:
+def rows(scale: ScaleOut, query: str, session: str) -> list[Any]:
     engine = sqlalchemy.create_engine(scale.database_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(
-                sqlalchemy.text("SELECT role, text FROM turns WHERE sender_id LIKE :sender ORDER BY id"),
-                {"sender": f"%{session}"},
-            ).all()
+            return list(connection.execute(sqlalchemy.text(query), {"sender": f"%{session}"}).all())
     finally:
         engine.dispose()
-    return [(row[0], row[1]) for row in rows]
+
+
+def transcript(scale: ScaleOut, session: str) -> list[tuple[str, str]]:
+    return [
+        (row[0], row[1]) for row in rows(scale, "SELECT role, text FROM turns WHERE sender_id LIKE :sender ORDER BY id", session)
+    ]
 
 
 def test_one_conversation_alternates_replicas_and_survives_killed_ones(scale_out: ScaleOut) -> None:
@@ -258,6 +243,9 @@ def test_one_conversation_alternates_replicas_and_survives_killed_ones(scale_out
     ]
     assert sum(1 for role, _ in turns if role == "bot") >= 6, turns
     assert turns[0][0] == "citizen" and turns[-1][0] == "bot", "every message has its answer after it"
+    # Both Rasa servers wrote this conversation's events to the one tracker store on PostgreSQL.
+    [(tracked,)] = rows(scale, "SELECT count(*) FROM events WHERE sender_id LIKE :sender AND type_name = 'user'", session)
+    assert tracked == 6
 
     # The killed processes are started again (Stack.restart, as `bokji run` does) and take their share again.
     cell_x.restart("web")
@@ -273,6 +261,18 @@ def _restart(stack: Stack, name: str, failures: list[BaseException]) -> None:
         stack.restart(name, timeout_s=600)
     except BaseException as exc:  # noqa: BLE001 - the test thread reports it
         failures.append(exc)
+
+
+def test_web_replicas_starting_together_upgrade_one_new_schema() -> None:
+    """Three web apps opening a fresh PostgreSQL database at once: one migrates, the others wait and find it current."""
+    with PostgresServer() as url:
+        versions: list[str] = []
+        threads = [threading.Thread(target=lambda: versions.append(Database(url).upgrade())) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(versions) == 3 and len(set(versions)) == 1, versions
 
 
 def test_rate_limits_count_across_replicas_in_redis(scale_out: ScaleOut) -> None:
