@@ -7,8 +7,11 @@ from waitress import serve
 from bokji.logging_setup import configure_logging
 from channels.app import create_app
 from channels.log_filters import redact_request_logs
+from channels.privacy.tracker import TrackerEvents
+from channels.rasa_client import RasaClient
 from channels.server_errors import create_korean_server
 from channels.settings import AppSettings
+from channels.warm_up import WarmUp
 
 
 def main() -> None:
@@ -18,6 +21,10 @@ def main() -> None:
     redact_request_logs()  # httpx logs URLs, and Rasa's token travels in the tracker read's URL
     logging.getLogger(__name__).info("web app on http://%s:%d", settings.web_host, settings.web_port)
     app = create_app(settings)
+    # /healthz turns green only after a real turn went through Rasa and the action server (channels/warm_up.py).
+    warm_up = WarmUp(RasaClient(settings.rasa_url, settings.rasa_timeout_s), TrackerEvents(settings.tracker_database()).erase)
+    app.extensions["bokji.warm_up"] = warm_up
+    warm_up.start()
     # waitress's own errors (bad request lines, oversized headers) in Korean JSON too
     serve(app, host=settings.web_host, port=settings.web_port, threads=settings.web_threads, _server=create_korean_server)
 

@@ -105,6 +105,8 @@ def healthz() -> tuple[Response, int]:
         "actions": "up" if probe(f"{settings.actions_url}/health") else "down",
         "store": "up" if documents else "down",
     }
+    if (warm_up := current_app.extensions.get("bokji.warm_up")) is not None:
+        deps["warm"] = "up" if warm_up.warm else "down"  # ready means a first real turn has gone through
     healthy = all(v == "up" for v in deps.values())
     body = {"status": "ok" if healthy else "degraded", "dependencies": deps, "documents": documents or 0}
     return jsonify(body), 200 if healthy else 503
