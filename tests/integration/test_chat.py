@@ -123,3 +123,52 @@ def test_gibberish_gets_an_honest_answer_not_a_random_intent(stack: RunningStack
     [message] = chat(stack, "t8", "ㅁㄴㅇㄹ 콩나물 자전거 파랑 ㅎㅎ")
     assert declined(message["text"]), message["text"]
     assert {"title": "상담원 연결", "payload": "/request_human"} in message["buttons"]
+
+
+def test_one_request_id_follows_a_turn_through_web_log_and_actions_log(stack: RunningStack) -> None:
+    """The id the caller sends (or the web app makes) is in the JSON lines of both our processes for that turn.
+
+    Rasa's own log lines stay as Rasa writes them; the id reaches the action server in the message metadata.
+    """
+    import json
+    import secrets
+    import time
+    from pathlib import Path
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.citizen_support import open_http_session
+
+    request_id = f"itest-{secrets.token_hex(6)}"
+    session_id, holder = open_http_session(stack.web)
+    response = httpx.post(
+        f"{stack.web}/api/v1/widget/chat",
+        json={"session_id": session_id, "text": "기초연금 얼마 받을 수 있어요? 제 번호는 010-2345-6789예요"},
+        headers={**holder, "X-Request-ID": request_id},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Request-ID"] == request_id
+    logs = Path(__file__).resolve().parents[2] / "var" / "log"
+
+    def lines(name: str) -> list[dict[str, Any]]:
+        text = (logs / name).read_text(encoding="utf-8", errors="replace")
+        return [json.loads(line) for line in text.splitlines() if request_id in line and line.startswith("{")]
+
+    deadline = time.monotonic() + 10
+    while not (lines("web.log") and lines("actions.log")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # both processes flush their lines on their own
+    web, actions = lines("web.log"), lines("actions.log")
+    assert web and all(line["request_id"] == request_id and line["process"] == "web" for line in web)
+    assert actions and all(line["request_id"] == request_id and line["process"] == "actions" for line in actions)
+    assert any(line["logger"] == "knowledge.answering.chain" for line in actions)  # the turn's answer decision
+    assert "010-2345-6789" not in json.dumps(web + actions, ensure_ascii=False)  # masked on the way
+    # Both /metrics count the turn (loopback, no token: the stack's default).
+    scraped = {}
+    for base in (stack.web, stack.actions):
+        for family in text_string_to_metric_families(httpx.get(f"{base}/metrics", timeout=10).text):
+            scraped.update({(s.name, tuple(sorted(s.labels.items()))): s.value for s in family.samples})
+    assert scraped[("bokji_turns_total", (("channel", "web"), ("mode", "faq")))] >= 1
+    assert sum(v for (name, labels), v in scraped.items() if name == "bokji_answers_total" and ("mode", "faq") in labels) >= 1
+    assert scraped[("bokji_answer_stage_seconds_count", (("stage", "retrieval"),))] >= 1
+    assert ("bokji_handoffs_waiting", ()) in scraped
