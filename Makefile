@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser postgres redis nginx java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-answers bench-coverage bench-streaming bench-fuzz audit-deps ingest train clean
+.PHONY: help setup browser postgres redis nginx java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-crisis-intent bench-answers bench-coverage bench-streaming bench-fuzz audit-deps ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench             all benchmarks (results in bench/results/, summarized in README.md)"
 	@echo "make bench-retrieval   retrieval quality and latency"
 	@echo "make bench-nlu         intent/entity F1 on the held-out set, Kiwi vs Whitespace, parse latency"
+	@echo "make bench-crisis-intent  how often Rasa's crisis intent fires on crises and look-alikes (tests/data/crisis_eval.yaml), per split"
 	@echo "make bench-answers     generated-answer accuracy, grounding, refusal and latency per LLM backend"
 	@echo "make bench-coverage    share of broad citizen questions answered vs refused, per split (none, llamacpp)"
 	@echo "make bench-streaming   time to first text in the widget, streamed vs whole generated answers (real stack)"
@@ -165,6 +166,10 @@ bench-retrieval: $(VENV)/.installed
 # Trains two NLU models (Kiwi, Whitespace) and starts a Rasa server: about 8 minutes on 2 cores.
 bench-nlu: $(VENV)/.installed $(RASA_VENV)/.installed
 	$(VENV)/bin/python -m bench.nlu
+
+# Runs in the Rasa environment (it loads the trained model in-process): about 2 minutes.
+bench-crisis-intent: $(MODEL)
+	$(RASA_VENV)/bin/python -m bench.crisis_intent
 
 # Generated answers per backend (none, llamacpp, late, stopped, FAQ mode off) on the dev and frozen sets: about 30 minutes on 2 cores.
 bench-answers: $(VENV)/.llm-installed $(LLM_MODEL)
