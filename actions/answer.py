@@ -21,12 +21,21 @@ class ActionAnswerWelfare(Action):
     """Answer from the curated FAQ, or say honestly that we cannot and offer a human."""
 
     def __init__(
-        self, service: KnowledgeService, streams: AnswerStreams | None = None, metrics: ActionMetrics | None = None
+        self,
+        service: KnowledgeService,
+        streams: AnswerStreams | None = None,
+        metrics: ActionMetrics | None = None,
+        budget_s: float | None = None,
     ) -> None:
-        """Keep the shared answer service, the streams of answers being written (channels may stream) and the metrics."""
+        """Keep the shared answer service, the streams of answers being written (channels may stream) and the metrics.
+
+        ``budget_s`` bounds how long a turn that does not stream waits for the model (None: the model's own
+        deadline); a channel's ``answer_budget_s`` metadata may only shorten it.
+        """
         self._service = service
         self._streams = streams
         self._metrics = metrics
+        self._budget_s = budget_s
 
     def name(self) -> str:
         """Same literal as domain.yml."""
@@ -46,15 +55,23 @@ class ActionAnswerWelfare(Action):
         program = tracker.get_slot("program")
         metadata = tracker.latest_message.get("metadata") or {}
         intent = message_intent(tracker.latest_message)
-        if self._streams is not None and metadata.get("stream") is True:
+        if self._streams is not None and metadata.get("stream") is True and self._streams.has_room():
             await self._answer_streaming(dispatcher, text, history, program, self._streams, intent)
             return []
-        # A generated answer can take seconds: keep the action server's event loop free meanwhile.
-        answer = await asyncio.to_thread(self._service.answer, text, history=history, program=program)
+        # The citizen waits for this turn: the model gets the channel's budget, then the extract comes at once.
+        budget = self._budget(metadata)
+        answer = await asyncio.to_thread(self._service.answer, text, history=history, program=program, budget_s=budget)
         if self._metrics is not None:
             self._metrics.observe(answer, intent)
         utter_answer(dispatcher, answer)
         return []
+
+    def _budget(self, metadata: dict[str, Any]) -> float | None:
+        """The channel's ``answer_budget_s`` when it is a positive number (never above the server's), else the server's."""
+        asked = metadata.get("answer_budget_s")
+        if isinstance(asked, int | float) and not isinstance(asked, bool) and asked > 0:
+            return float(asked) if self._budget_s is None else min(float(asked), self._budget_s)
+        return self._budget_s
 
     async def _answer_streaming(
         self,

@@ -33,11 +33,14 @@ logger = logging.getLogger(__name__)
 
 
 def build_actions(
-    service: KnowledgeService, streams: AnswerStreams | None = None, metrics: ActionMetrics | None = None
+    service: KnowledgeService,
+    streams: AnswerStreams | None = None,
+    metrics: ActionMetrics | None = None,
+    answer_budget_s: float | None = None,
 ) -> list[Action]:
-    """Every custom action of domain.yml, wired to the shared service (and the answer streams and metrics, if any)."""
+    """Every custom action of domain.yml, wired to the shared service (answer streams, metrics and budget, if any)."""
     return [
-        ActionAnswerWelfare(service, streams, metrics),
+        ActionAnswerWelfare(service, streams, metrics, answer_budget_s),
         ActionRequestHuman(service.helplines),
         ActionCrisisSupport(service.helplines),
         ValidateEligibilityForm(),
@@ -53,7 +56,7 @@ def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sani
     streams = AnswerStreams(keep_s=settings.stream_keep_s, max_open=settings.stream_max_open)
     metrics = ActionMetrics()
     executor = ActionExecutor()
-    for action in build_actions(service, streams, metrics):
+    for action in build_actions(service, streams, metrics, settings.answer_budget_s):
         executor.register_action(action)
     app = create_app(executor)
     add_guard(app, settings.actions_token.get_secret_value())  # the shared secret; errors without their text

@@ -20,6 +20,14 @@ class ActionServerSettings(ProcessSettings):
     stream_max_open: int = Field(
         32, ge=1, description="Answers streamed at once; beyond this a channel gets the whole answer at the end of the turn"
     )
+    answer_budget_s: float = Field(
+        2.5,
+        gt=0,
+        description=(
+            "How long a turn on a channel that does not stream waits for the model (a channel may send a shorter"
+            " `answer_budget_s` in the message metadata); past it the model is cancelled and the extract is given"
+        ),
+    )
     stream_idle_timeout_s: float = Field(
         40.0, gt=0, description="A stream reader gives up after this long without an event (the model deadline is shorter)"
     )

@@ -71,6 +71,12 @@ class AnswerStreams:
         produce_in_background(wired, log, _failed, name=f"answer-{stream_id[:6]}")
         return stream_id
 
+    def has_room(self) -> bool:
+        """Whether another answer may stream now (a full house answers whole, within the channel's budget)."""
+        with self._lock:
+            self._expire()
+            return sum(not log.closed for log in self._logs.values()) < self.max_open
+
     def get(self, stream_id: str) -> EventLog[WireEvent] | None:
         """The events of a stream, or None if it never existed or expired."""
         with self._lock:
