@@ -21,19 +21,20 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser postgres redis nginx java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-crisis-intent bench-answers bench-coverage bench-streaming bench-fuzz audit-deps ingest train clean
+.PHONY: help setup browser postgres redis nginx java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-crisis-intent bench-answers bench-coverage bench-streaming bench-load bench-fuzz audit-deps ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
 	@echo "make run               start Rasa (5005), actions (5055) and the web app (8000); Ctrl-C stops"
 	@echo "make test              unit tests, then integration tests against the real processes"
 	@echo "make bench             all benchmarks (results in bench/results/, summarized in README.md)"
-	@echo "make bench-retrieval   retrieval quality and latency"
+	@echo "make bench-retrieval   retrieval quality and latency, and the noise slice (emoji, ㅠㅠ, 저기요, no spaces)"
 	@echo "make bench-nlu         intent/entity F1 on the held-out set, Kiwi vs Whitespace, parse latency"
 	@echo "make bench-crisis-intent  how often Rasa's crisis intent fires on crises and look-alikes (tests/data/crisis_eval.yaml), per split"
 	@echo "make bench-answers     generated-answer accuracy, grounding, refusal and latency per LLM backend"
 	@echo "make bench-coverage    share of broad citizen questions answered vs refused, per split (none, llamacpp)"
 	@echo "make bench-streaming   time to first text in the widget, streamed vs whole generated answers (real stack)"
+	@echo "make bench-load        50 citizens at once on FAQ questions through the real stack: turns/s, p50/p95/p99, model waits, RSS"
 	@echo "make bench-fuzz        10,000 generated hostile and valid-ish requests to every public endpoint: count of 5xx, latency"
 	@echo "make audit-deps        known vulnerabilities in requirements/*.lock (pip-audit; says so when no database is reachable)"
 
@@ -162,6 +163,7 @@ lint: $(VENV)/.installed
 
 bench-retrieval: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.retrieval
+	$(VENV)/bin/python -m bench.noise
 
 # Trains two NLU models (Kiwi, Whitespace) and starts a Rasa server: about 8 minutes on 2 cores.
 bench-nlu: $(VENV)/.installed $(RASA_VENV)/.installed
@@ -188,6 +190,12 @@ bench-streaming: $(VENV)/.llm-installed $(LLM_MODEL)
 # `bokji run` instead): about a minute on 2 cores. Exits 1 when any answer was 500 or more.
 bench-fuzz: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.fuzz
+
+# 50 concurrent citizens on the mixed FAQ load through the real stack's /api/v1/chat (bokji run), one citizen alone, the
+# first turn after healthy, RSS and a cProfile of the answer path: about 5 minutes on 2 cores.
+bench-load: $(VENV)/.installed
+	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
+	$(VENV)/bin/python -m bench.load --profile
 
 # pip-audit in its own environment (its dependencies stay out of the app's lock), then both locks checked against
 # PyPI's vulnerability data or OSV. Not part of `make test`: it needs the network.
