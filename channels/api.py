@@ -92,7 +92,8 @@ def chat() -> tuple[Response, int]:
     conversation: Conversation = current_app.extensions["bokji.conversation"]
     reply = conversation.handle(keys.sender(name, session_id), text)
     payload = {"session_id": session_id, "messages": [m.as_json() for m in reply.messages]}
-    return jsonify(payload), 503 if reply.degraded else 200
+    # A dependency down still gives the citizen an answer to show (an apology with 129): 200, marked degraded.
+    return jsonify({**payload, "degraded": reply.degraded}), 200
 
 
 @bp.get("/healthz")

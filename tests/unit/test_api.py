@@ -73,7 +73,7 @@ def test_100kb_body_is_refused_and_the_server_keeps_serving(client: FlaskClient)
 def test_rasa_down_gives_a_korean_apology_not_a_stack_trace(client: FlaskClient, rasa: ScriptedRasa) -> None:
     rasa.down = True
     response = post(client, {"session_id": "t1", "text": "기초연금 얼마예요"})
-    assert response.status_code == 503
+    assert response.status_code == 200 and response.get_json()["degraded"] is True  # an answer to show, never a 5xx
     [message] = response.get_json()["messages"]
     assert "죄송해요" in message["text"] and "129" in message["text"]
     assert "Traceback" not in response.get_data(as_text=True)
