@@ -411,7 +411,7 @@ def run_stack(host: str = "127.0.0.1", ports: tuple[int, int, int] = (5005, 5055
             "\nbokji-bot is running:\n"
             f"  demo page      {stack.url('web')}/\n"
             f"  widget script  {stack.url('web')}/widget.js\n"
-            f"  chat API       {stack.url('web')}/api/v1/chat\n"
+            f"  chat API       {stack.url('web')}/api/v1/chat (integrations: set BOKJI_API_KEYS=name:key)\n"
             f"  kakao skill    {stack.url('web')}/kakao/skill (set BOKJI_KAKAO__TOKEN)\n"
             f"  health         {stack.url('web')}/healthz\n"
             f"  staff console  {stack.url('web')}/console (first admin: bokji user add <id> --name <이름> --role admin)\n"
