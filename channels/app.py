@@ -20,6 +20,7 @@ from channels.input_guard import init_input_guard
 from channels.kakao_delivery import CallbackPoster, KakaoDelivery
 from channels.metrics import MeteredConversation, WebMetrics, init_metrics
 from channels.privacy import CitizenData, SenderIds, TrackerEvents
+from channels.privacy.legacy_ids import refile_legacy_kakao
 from channels.rasa_client import DialogueEngine, RasaClient
 from channels.rate_limits import RateLimits
 from channels.security import init_security_headers
@@ -91,6 +92,7 @@ def create_app(
     app.extensions["bokji.kakao"] = kakao_delivery
     # One citizen's conversation exported or erased on request; its rows in Rasa's tracker store go too (a real Rasa only).
     trackers = TrackerEvents(settings.tracker_database()) if isinstance(engine, RasaClient) else None
+    refile_legacy_kakao(database, sender_ids, trackers)  # conversations kept under a raw KakaoTalk key, from before
     app.extensions["bokji.citizen_data"] = CitizenData(database, trackers, kakao_delivery.forget)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
@@ -99,7 +101,8 @@ def create_app(
     app.register_blueprint(console.bp)
     app.register_blueprint(assist.bp)  # case card and suggested replies for agents
     app.register_blueprint(admin.bp)  # the welfare teams' knowledge admin
-    init_auth(app, database, settings.console, settings.data_dir)  # staff sign-in; after the citizen blueprints it exempts from CSRF
+    # Staff sign-in; after the citizen blueprints, which it exempts from CSRF.
+    init_auth(app, database, settings.console, settings.data_dir)
     # Citizen session tokens: signed with the app's secret key under their own salt (channels/citizen_sessions.py).
     app.extensions["bokji.citizen_sessions"] = CitizenSessions(str(app.secret_key), settings.widget.session_ttl_s)
     init_input_guard(app)  # hostile JSON (lone surrogates, deep nesting, huge numbers): a 400 before any view

@@ -18,9 +18,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from channels.settings import HandoffSettings
@@ -269,10 +269,10 @@ class HandoffService:
         """
         _works_chats(actor)
         with self.database.session() as session:
-            won = session.execute(
-                update(Handoff).where(Handoff.id == handoff_id, Handoff.state == "waiting")
-                .values(state="with_agent", agent_id=actor.id, claimed_at=utcnow())
-            ).rowcount  # fmt: skip
+            claim = update(Handoff).where(Handoff.id == handoff_id, Handoff.state == "waiting")
+            won = cast("CursorResult[Any]", session.execute(
+                claim.values(state="with_agent", agent_id=actor.id, claimed_at=utcnow())
+            )).rowcount  # fmt: skip
             row = self._row(session, handoff_id)
             if not won:
                 if row.state == "with_agent" and row.agent_id is not None:

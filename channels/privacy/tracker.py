@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Column, CursorResult, Float, Integer, MetaData, String, Table, create_engine, delete, func, select
+from sqlalchemy import Column, CursorResult, Float, Integer, MetaData, String, Table, create_engine, delete, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -90,14 +90,21 @@ class TrackerEvents:
             where = where & _EVENTS.c.sender_id.not_in(list(keep))
         return self._delete(where)
 
+    def rename(self, old: str, new: str) -> bool:
+        """File the events of ``old`` under ``new`` (Rasa then continues that conversation as ``new``)."""
+        return self._change(update(_EVENTS).where(_EVENTS.c.sender_id == old).values(sender_id=new)) is not None
+
     def _delete(self, where: Any) -> int | None:
+        return self._change(delete(_EVENTS).where(where))
+
+    def _change(self, statement: Any) -> int | None:
         if self._file is not None and not self._file.exists():
-            return 0  # Rasa never stored a conversation here: nothing to delete (and no empty file made)
+            return 0  # Rasa never stored a conversation here: nothing to change (and no empty file made)
         try:
             with self._engine.begin() as connection:
                 if not self._engine.dialect.has_table(connection, "events"):
                     return 0
-                return int(cast("CursorResult[Any]", connection.execute(delete(_EVENTS).where(where))).rowcount or 0)
+                return int(cast("CursorResult[Any]", connection.execute(statement)).rowcount or 0)
         except SQLAlchemyError as exc:
             logger.warning("privacy: Rasa's tracker store could not be changed: %s", type(exc).__name__)
             return None

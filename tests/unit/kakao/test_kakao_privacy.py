@@ -6,6 +6,7 @@ import re
 import sqlite3
 import stat
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -102,5 +103,45 @@ def test_the_event_api_pushes_to_the_raw_key_only_while_it_is_held_in_memory(
     handoffs.reply(view.id, agent, "내일 오세요.")  # the user wrote again: now the push can reach them
     receiver.next(timeout=5)
     assert receiver.requests[-1]["body"]["user"][0]["id"] == USER
-    assert USER not in database_text(app)
+    assert USER not in database_text(app) and "OTHERRAWKEY" not in database_text(app)
     app.extensions["bokji.kakao"].close()
+
+
+def test_conversations_kept_under_a_raw_key_from_before_are_refiled_and_continue(tmp_path: Path, rasa: SlowRasa) -> None:
+    from channels.privacy.legacy_ids import refile_legacy_kakao
+    from channels.privacy.tracker import TrackerEvents
+    from channels.store.database import Database
+    from channels.store.models import Handoff
+    from channels.store.transcripts import TranscriptStore
+    from tests.unit.test_rasa_tracker_store import rasa_store, senders
+
+    # A database and a Rasa tracker store from before pseudonymous ids: the botUserKey is in the sender id.
+    database = Database(f"sqlite:///{tmp_path / 'conversations.sqlite3'}")
+    database.upgrade()
+    transcripts = TranscriptStore(database)
+    legacy = f"kakao:{USER}"
+    transcripts.add_turn(legacy, "citizen", "주거급여 받을 수 있나요", None)
+    transcripts.add_turn(legacy, "bot", "가구원 수를 알려 주세요.", None)
+    transcripts.add_turn("web:w-untouched", "citizen", "안녕하세요", None)
+    with database.session() as session:
+        session.add(Handoff(sender_id=legacy, channel="kakao", state="waiting", reason="requested"))
+    tracker = rasa_store(tmp_path / "rasa_tracker.sqlite3", [(legacy, datetime.now(timezone.utc))])
+
+    ids = SenderIds.from_settings(PrivacySettings(), tmp_path)
+    assert refile_legacy_kakao(database, ids, TrackerEvents(f"sqlite:///{tracker}")) == 1
+    assert refile_legacy_kakao(database, ids, TrackerEvents(f"sqlite:///{tracker}")) == 0  # idempotent
+
+    # The web app re-files at start: a conversation still under a raw key is moved before any message is handled.
+    transcripts.add_turn("kakao:OTHERRAWKEY", "citizen", "아동수당", None)
+    app = make_app(tmp_path, rasa)
+    assert [t["text"] for t in app.extensions["bokji.transcripts"].turns(sender(app, "OTHERRAWKEY"))] == ["아동수당"]
+    ask(app.test_client(), skill_request("네식구요", user_id=USER))
+    app.extensions["bokji.kakao"].close()
+    who = sender(app, USER)
+    assert [t["text"] for t in app.extensions["bokji.transcripts"].turns(who)][:3] == [
+        "주거급여 받을 수 있나요", "가구원 수를 알려 주세요.", "네식구요",
+    ]  # fmt: skip
+    assert app.extensions["bokji.handoffs"].active(who) is not None  # still waiting for a person
+    assert senders(tracker) == [who]  # Rasa's form state follows the user too
+    assert USER not in database_text(app) and "OTHERRAWKEY" not in database_text(app)
+    assert app.extensions["bokji.transcripts"].turns("web:w-untouched")  # other channels are left alone
