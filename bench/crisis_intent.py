@@ -66,11 +66,13 @@ def main() -> None:
     data = yaml.safe_load(EVAL.read_text(encoding="utf-8"))
     items = [{**c, "crisis": True} for c in data["crises"]] + [{**c, "crisis": False} for c in data["lookalikes"]]
     predicted = asyncio.run(intents([item["text"] for item in items]))
-    result = {"machine": machine(), "model": str(MODEL.relative_to(ROOT)), "splits": summarize(items, predicted)}
+    result: dict[str, Any] = {"machine": machine(), "model": str(MODEL.relative_to(ROOT)), "splits": summarize(items, predicted)}
     RESULTS.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for split, row in result["splits"].items():
         caught, flagged = row["crises_caught_by_intent"], row["lookalikes_flagged_as_crisis"]
-        print(f"{split:8} crises caught {caught['hits']}/{caught['total']}  look-alikes flagged {flagged['hits']}/{flagged['total']}")
+        print(
+            f"{split:8} crises caught {caught['hits']}/{caught['total']}  look-alikes flagged {flagged['hits']}/{flagged['total']}"
+        )
     sys.stdout.flush()
 
 
