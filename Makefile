@@ -21,7 +21,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 step = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help setup browser postgres redis nginx java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-crisis-intent bench-answers bench-coverage bench-streaming bench-load bench-fuzz audit-deps ingest train clean
+.PHONY: help setup browser postgres redis nginx java run test test-unit test-integration lint bench bench-retrieval bench-nlu bench-crisis-intent bench-answers bench-coverage bench-streaming bench-load bench-load-mixed bench-fuzz audit-deps ingest train clean
 
 help:
 	@echo "make setup             create both environments, prepare models, ingest knowledge, train Rasa"
@@ -35,6 +35,7 @@ help:
 	@echo "make bench-coverage    share of broad citizen questions answered vs refused, per split (none, llamacpp)"
 	@echo "make bench-streaming   time to first text in the widget, streamed vs whole generated answers (real stack)"
 	@echo "make bench-load        50 citizens at once on FAQ questions through the real stack: turns/s, p50/p95/p99, model waits, RSS"
+	@echo "make bench-load-mixed  200 citizens for 5 min on FAQ, form, follow-up and model turns: default stack, then 2+2+2 behind nginx"
 	@echo "make bench-fuzz        10,000 generated hostile and valid-ish requests to every public endpoint: count of 5xx, latency"
 	@echo "make audit-deps        known vulnerabilities in requirements/*.lock (pip-audit; says so when no database is reachable)"
 
@@ -196,6 +197,13 @@ bench-fuzz: $(VENV)/.installed
 bench-load: $(VENV)/.installed
 	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
 	$(VENV)/bin/python -m bench.load --profile
+
+# Issue 14: the default stack, then the 2+2+2 replica set (PostgreSQL, Redis, nginx from `make setup`), in sequence.
+LOAD_CITIZENS ?= 200
+LOAD_MINUTES ?= 5
+bench-load-mixed: $(VENV)/.installed
+	@test -f $(MODEL) -a -f $(STORE) || { echo "run 'make setup' first"; exit 1; }
+	$(VENV)/bin/python -m bench.load_mixed --citizens $(LOAD_CITIZENS) --minutes $(LOAD_MINUTES)
 
 # pip-audit in its own environment (its dependencies stay out of the app's lock), then both locks checked against
 # PyPI's vulnerability data or OSV. Not part of `make test`: it needs the network.
