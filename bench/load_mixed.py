@@ -24,11 +24,12 @@ from typing import Any
 
 import httpx
 
-from bench.load import PORTS, decision_summary, decisions, rss_mb
+from bench.load import decision_summary, decisions, rss_mb
 from bench.load_scenarios import KINDS, Record, Turn, aggregate, conversation, faq_questions, growth, judge
 from bench.machine import machine, write_results
 from bench.replica_set import MODEL_NOTE, replica_set
 from bokji.supervisor import Stack, StackError, stack_env
+from tests.postgres import free_port
 
 RESULTS = Path(__file__).parent / "results"
 CLIENT_TIMEOUT_S = 120.0
@@ -110,11 +111,12 @@ def measured(url: str, key: str, pids: Callable[[], dict[str, int]], args: argpa
 
 
 def default_stack(args: argparse.Namespace) -> dict[str, Any]:
-    """The stack of ``make run`` on spare ports."""
+    """The stack of ``make run`` on free ports."""
     key = secrets.token_urlsafe(24)
+    ports = (free_port(), free_port(), free_port())
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**stack_env("127.0.0.1", PORTS, Path(tmp)), **load_env(key)}
-        stack = Stack(ports=PORTS, log_dir=Path(tmp) / "log", env=env, say=lambda line: None)
+        env = {**stack_env("127.0.0.1", ports, Path(tmp)), **load_env(key)}
+        stack = Stack(ports=ports, log_dir=Path(tmp) / "log", env=env, say=lambda line: None)
         try:
             stack.start(timeout_s=900)
         except StackError:

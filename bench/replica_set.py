@@ -9,14 +9,13 @@ the web apps share the database and their rate-limit counts in Redis. The action
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bokji.proxy_config import Cell
-from bokji.supervisor import Stack, shared_state_env, stack_env
+from bokji.supervisor import Stack, shared_state_env, stack_env, start_together
 from tests.nginx import NginxProxy
 from tests.postgres import PostgresServer, free_port
 from tests.redis_server import RedisServer
@@ -86,19 +85,7 @@ def replica_set(base: Path, env: dict[str, str], timeout_s: float = 900) -> Iter
             stacks.append(Stack(ports=triple, log_dir=base / f"log-{index}", env=cell_env, say=lambda _: None))
         nginx = NginxProxy([f"127.0.0.1:{w}" for _, _, w in ports], cells)
         proxy = nginx.start()
-        errors: list[BaseException] = []
-
-        def start(stack: Stack) -> None:
-            try:
-                stack.start(timeout_s=timeout_s)
-            except BaseException as exc:  # noqa: BLE001 - raised below, after every cell is stopped
-                errors.append(exc)
-
-        threads = [threading.Thread(target=start, args=(s,)) for s in stacks]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        errors = start_together(stacks, timeout_s)
         try:
             if errors:
                 raise errors[0]

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -380,6 +381,24 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def start_together(stacks: list[Stack], timeout_s: float) -> list[BaseException]:
+    """Start several stacks (replica cells) in parallel threads; what each start raised, for the caller to report."""
+    errors: list[BaseException] = []
+
+    def start(stack: Stack) -> None:
+        try:
+            stack.start(timeout_s=timeout_s)
+        except BaseException as exc:  # noqa: BLE001 - returned, so the caller stops every cell before reporting
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in stacks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 def _say_with_time(line: str) -> None:

@@ -30,7 +30,7 @@ import pytest
 import sqlalchemy
 
 from bokji.proxy_config import Cell
-from bokji.supervisor import ROOT, Stack, shared_state_env, stack_env
+from bokji.supervisor import ROOT, Stack, shared_state_env, stack_env, start_together
 from channels.store.database import Database
 from tests.integration.conftest import copy_seed_index
 from tests.nginx import NginxProxy
@@ -118,19 +118,7 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
             stacks.append(stack)
         nginx = NginxProxy([f"127.0.0.1:{w}" for w in web_ports], cells)
         proxy = nginx.start()
-        errors: list[BaseException] = []
-
-        def start(stack: Stack) -> None:
-            try:
-                stack.start(timeout_s=900)  # Rasa took over 7 minutes to load on this busy 2-core box
-            except BaseException as exc:  # noqa: BLE001 - reported below, after every cell is stopped
-                errors.append(exc)
-
-        threads = [threading.Thread(target=start, args=(s,)) for s in stacks]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        errors = start_together(stacks, timeout_s=900)  # Rasa took over 7 minutes to load on this busy 2-core box
         try:
             if errors:
                 pytest.fail(f"the replica set did not start: {errors[0]}")
