@@ -13,6 +13,8 @@ and .md, or ``--out DIR``.
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import random
 import secrets
 import tempfile
@@ -73,7 +75,7 @@ def simulate(url: str, key: str, args: argparse.Namespace) -> dict[str, Any]:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=CLIENT_TIMEOUT_S) as http:
             if done.wait(rng.uniform(0, args.think_max)):  # citizens arrive spread over the first think time
                 return
-            for n in range(1_000_000):
+            for n in itertools.count():
                 session = f"mixed-{run}-{number}-{n}"
                 for turn in conversation(rng, faqs):
                     record = send(http, session, turn)
@@ -205,7 +207,9 @@ def main() -> None:
         if args.only and args.only != option:
             report["skipped"][name] = f"--only {args.only}"
             continue
+        print(f"{name}: starting, then {args.citizens} citizens for {args.minutes:g} min", flush=True)  # noqa: T201
         report["runs"][name] = runner(args)
+        print(f"{name}: {json.dumps(report['runs'][name]['all'], ensure_ascii=False)}", flush=True)  # noqa: T201
     write_results(args.out, "load-mixed", report, markdown(report))
 
 
