@@ -180,6 +180,11 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(f"| {proc} | {row['start_mb']} | {row['end_mb']} | {row['growth_pct']} |")
         over = run["rss"]["over_10_pct"]
         lines += ["", f"Processes that grew more than 10%: {', '.join(over) if over else 'none'}."]
+        if "postgres" in run["rss"]["processes"]:
+            lines.append(
+                "PostgreSQL's figure is the postmaster with its backends: it counts shared buffers as they are first"
+                " touched and one backend per new pooled connection, so it grows while the load warms the database."
+            )
     for name, why in r.get("skipped", {}).items():
         lines += ["", f"## {name}: not run ({why})"]
     return "\n".join(lines) + "\n"
