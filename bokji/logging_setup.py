@@ -62,6 +62,11 @@ def bind_request_id(value: object) -> str:
     return request_id
 
 
+def clear_request_id() -> None:
+    """No current request id any more (a server thread that handled a request goes back to its pool)."""
+    _current.set("")
+
+
 def send_request_id(request: httpx.Request) -> None:
     """An httpx request hook: our calls to the action server carry the current request id as ``X-Request-ID``."""
     if request_id := current_request_id():

@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bokji.logging_setup import REQUEST_ID_HEADER, bind_request_id, current_request_id
+from bokji.logging_setup import REQUEST_ID_HEADER, bind_request_id, clear_request_id, current_request_id
 from bokji.metrics_access import may_scrape
 from channels.conversation import ChatReply, Conversation
 from channels.handoff import HandoffService, channel_of
@@ -177,9 +177,15 @@ def _give_request_id(response: Response) -> Response:
     return response
 
 
+def _drop_request_id(_exc: BaseException | None) -> None:
+    # waitress reuses its threads: a line logged there later must not carry this request's id.
+    clear_request_id()
+
+
 def init_metrics(app: Flask, web_metrics: WebMetrics) -> None:
     """Register /metrics and the request id (taken from ``X-Request-ID`` when valid, else made; echoed back)."""
     app.extensions["bokji.metrics"] = web_metrics
     app.register_blueprint(bp)
     app.before_request(_take_request_id)
     app.after_request(_give_request_id)
+    app.teardown_request(_drop_request_id)
