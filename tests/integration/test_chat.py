@@ -111,7 +111,7 @@ def test_bad_input_gets_4xx_and_the_server_keeps_serving(stack: RunningStack, co
 def test_health_reports_every_dependency_up(stack: RunningStack) -> None:
     response = httpx.get(f"{stack.web}/healthz", timeout=10)
     assert response.status_code == 200
-    assert response.json()["dependencies"] == {"rasa": "up", "actions": "up", "store": "up"}
+    assert response.json()["dependencies"] == {"rasa": "up", "actions": "up", "store": "up", "warm": "up"}
 
 
 def test_chat_page_is_served(stack: RunningStack) -> None:
