@@ -12,6 +12,7 @@ from flask import Flask
 
 from channels.app import create_app
 from channels.settings import AppSettings, RateLimitSettings
+from tests.citizen_support import TEST_API_KEYS, SessionHoldingClient
 from tests.unit.fakes import RecordingPublisher, ScriptedRasa
 from tests.unit.staff_support import make_staff
 from tests.unit.test_console import Staff, cheap_hashes, history, say
@@ -19,6 +20,13 @@ from tests.unit.test_console import Staff, cheap_hashes, history, say
 pytestmark = pytest.mark.integration
 
 HANDOFF = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
+
+
+@pytest.fixture(autouse=True)
+def _citizen_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the unit tier: the app knows the test API key, its test clients hold the tokens of the sessions they name."""
+    monkeypatch.setenv("BOKJI_API_KEYS", TEST_API_KEYS)
+    monkeypatch.setattr(Flask, "test_client_class", SessionHoldingClient)
 
 
 @pytest.fixture(scope="module")
