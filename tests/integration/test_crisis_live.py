@@ -26,7 +26,7 @@ def test_violence_on_the_web_gets_112_and_1366_first_and_an_urgent_handoff(stack
     helplines = load_helplines()
     assert [s["title"] for s in message["sources"]][:2] == [
         helplines["police"].source.title, helplines["women_emergency"].source.title]  # fmt: skip
-    assert open_handoffs(stack, "web:cr1") == [("crisis", 1)]
+    assert open_handoffs(stack, "api:test:cr1") == [("crisis", 1)]
 
 
 def test_a_crisis_inside_the_eligibility_form_gets_the_lines_first_and_stops_the_form(stack: RunningStack) -> None:
@@ -34,7 +34,7 @@ def test_a_crisis_inside_the_eligibility_form_gets_the_lines_first_and_stops_the
     assert "몇 세" in asked, "the form asks for the age"
     message, _notice = chat(stack, "cr2", "죽고싶어요")
     assert message["text"].index("109") < message["text"].index("129") < message["text"].index("119")
-    assert open_handoffs(stack, "web:cr2") == [("crisis", 1)]
+    assert open_handoffs(stack, "api:test:cr2") == [("crisis", 1)]
     time.sleep(1)  # Rasa is told in the background; a citizen's next message comes seconds later
     after = "\n".join(m["text"] for m in chat(stack, "cr2", "66세예요"))
     assert "혼자" not in after and "부부" not in after, "the form is over: it does not go on to the next question"
