@@ -637,8 +637,10 @@ def test_main_flow_against_the_real_stack(page: Page, stack: RunningStack) -> No
     main_flow(page, stack.web, shot, timeout_ms=30000)
     (ROOT / "docs").mkdir(exist_ok=True)
     shutil.copyfile(shot, ROOT / "docs" / "widget-phone.png")
+    # The rating is kept with the server-issued session the widget holds (the stack is shared with other tests).
+    session = page.evaluate("() => localStorage.getItem('bokji.widget.session')")
     db = sqlite3.connect(stack.data_dir / "conversations.sqlite3")
-    assert db.execute("SELECT rating FROM feedback WHERE sender_id LIKE 'web:w-%'").fetchall() == [("up",)]
+    assert db.execute("SELECT rating FROM feedback WHERE sender_id = ?", (f"web:{session}",)).fetchall() == [("up",)]
 
 
 def test_a_generated_answer_streams_in_the_widget_against_the_real_stack(page: Page, stack: RunningStack) -> None:
