@@ -88,7 +88,7 @@ def create_app(
     app.extensions["bokji.faqs"] = FaqService(database, publisher, settings.admin, handoffs.record)
     # Kakao users are filed under a keyed hash of their botUserKey, never the key itself (channels/privacy/).
     sender_ids = SenderIds.from_settings(settings.privacy, settings.data_dir)
-    kakao_delivery = KakaoDelivery(conversation, settings.kakao, callback_poster, sender_ids=sender_ids)
+    kakao_delivery = KakaoDelivery(conversation, settings.kakao, database, callback_poster, sender_ids=sender_ids, writer=writer)
     app.extensions["bokji.kakao"] = kakao_delivery
     # One citizen's conversation exported or erased on request; its rows in Rasa's tracker store go too (a real Rasa only).
     trackers = TrackerEvents(settings.tracker_database()) if isinstance(engine, RasaClient) else None

@@ -1,23 +1,26 @@
 """Kakao's 5-second rule: answer in time, through the callbackUrl, or on the user's next message.
 
-Answers are computed on a bounded thread pool. A skill request waits for its answer only until its budget
-runs out; then the answer goes to the request's callbackUrl (once, within its minute) or, without one,
-waits in the user's inbox and is shown on their next message. Staff turns (an agent's reply, handoff
-notices) ride along first in every response, or go out sooner when a way is open (channels/kakao_staff.py).
+Answers are computed on a bounded thread pool and kept in the database every web replica shares
+(channels/kakao_inbox.py). A skill request waits for its answer only until its budget runs out; then the
+answer goes to the request's callbackUrl (once, within its minute, POSTed by whichever replica finishes the
+answer or sees the window end) or, without one, waits and is shown on the user's next message, on any
+replica. Staff turns (an agent's reply, handoff notices) ride along first in every response, or go out
+sooner when a way is open (channels/kakao_staff.py).
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
+import os
 import secrets
+import socket
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -25,10 +28,12 @@ import httpx
 
 from channels.conversation import ChatReply, Conversation
 from channels.kakao_events import EventApi
-from channels.kakao_staff import FORWARDING, StaffDelivery
+from channels.kakao_inbox import HeldCallback, KakaoInbox, PendingAnswer
+from channels.kakao_staff import FORWARDING, StaffDelivery, callback_expired
 from channels.privacy.sender_ids import SenderIds
 from channels.settings import KakaoSettings
 from channels.skill_response import callback_ack, fetch_quick_reply, render, text_response
+from channels.store.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +43,10 @@ BUSY = "지금 문의가 많아 답변이 늦어지고 있어요. 잠시 후 다
 
 MAX_WAITING_PER_USER = 3
 _PRUNE_EVERY_S = 30.0
+# How often a request waiting for an answer another replica computes looks again, and how often each replica
+# looks for held callbackUrls whose window has ended (whoever held them may have died).
+_POLL_S = 0.1
+_SWEEP_S = 0.25
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -84,14 +93,6 @@ class HttpCallbackPoster:
         self._http.close()
 
 
-@dataclass
-class _Inbox:
-    """Answers of one user not yet shown to them, oldest first."""
-
-    answers: deque[Future[ChatReply]] = field(default_factory=deque)
-    touched: float = 0.0
-
-
 class KakaoDelivery:
     """Runs the shared conversation for Kakao users and gets each answer to them within Kakao's rules."""
 
@@ -99,27 +100,39 @@ class KakaoDelivery:
         self,
         conversation: Conversation,
         settings: KakaoSettings,
+        database: Database,
         poster: CallbackPoster | None = None,
         event_api: EventApi | None = None,
         sender_ids: SenderIds | None = None,
+        writer: str = "",
     ) -> None:
         """Keep the parts and listen for staff turns; the thread pools start their threads on first use.
 
         ``sender_ids`` turns botUserKeys into the sender ids everything else sees (without: a random key, tests).
+        ``writer`` names this web process (host:port) so that, started again, it closes the answers it left.
         """
         self._conversation = conversation
         self.sender_ids = sender_ids or SenderIds(secrets.token_bytes(32))
         self._settings = settings
+        self._writer = writer or f"{socket.gethostname()}:{os.getpid()}"
+        self._inbox = KakaoInbox(
+            database, f"{self._writer}:{secrets.token_hex(4)}", settings.claim_lease_s, settings.answer_lease_s
+        )
+        self._inbox.interrupt(computed_by=self._writer)  # what this process's predecessor was computing died with it
         self._poster = poster or HttpCallbackPoster(settings.callback_timeout_s)
         self._answers = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kakao-answer")
         self._posts = ThreadPoolExecutor(max_workers=max(2, settings.workers // 2), thread_name_prefix="kakao-callback")
         self._lock = threading.Lock()
-        self._inboxes: dict[str, _Inbox] = {}
+        self._local: dict[int, Future[ChatReply]] = {}  # answers this replica computes, to wait on without polling
         self._in_flight = 0
         # One user's messages reach the conversation in order; 64 stripes bound the number of locks.
         self._user_locks = [threading.Lock() for _ in range(64)]
         self._last_prune = time.monotonic()
-        self._staff = StaffDelivery(conversation.handoffs, settings, self._poster.post, self._posts, event_api)
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self._staff = StaffDelivery(
+            conversation.handoffs, settings, self._poster.post, self._posts, self._inbox, self.sender_ids, event_api
+        )
         if conversation.handoffs is not None:
             conversation.handoffs.on_staff_turn(self.deliver_agent_reply)
 
@@ -132,53 +145,37 @@ class KakaoDelivery:
         """
         deadline = received + self._settings.answer_budget_s
         sender = self.sender_ids.kakao(user_id)
+        self._start_sweeper()
+        self._prune(received)
         if self._staff.recipients is not None:
             self._staff.recipients.remember(sender, user_id)
-        future: Future[ChatReply] | None = None
-        with self._lock:
-            self._prune(received)
-            inbox = self._inboxes.setdefault(sender, _Inbox())
-            inbox.touched = received
-            if text is not None:
-                if self._in_flight >= self._settings.max_in_flight or len(inbox.answers) >= MAX_WAITING_PER_USER:
-                    logger.warning("kakao: turning a message away (%d answers in flight)", self._in_flight)
-                    return text_response(BUSY)
-                self._in_flight += 1
-                # In the request's context, so the answer's log lines and Rasa metadata carry its request id.
-                future = self._answers.submit(contextvars.copy_context().run, self._answer, sender, text, label)
-                inbox.answers.append(future)
-        if future is not None:
-            # Outside the lock: a future that is already done runs the callback right here.
-            future.add_done_callback(self._finished)
-        delivered = self._collect(inbox, deadline)
-        with self._lock:
-            waiting = len(inbox.answers)
-            if not waiting and self._inboxes.get(sender) is inbox:
-                del self._inboxes[sender]
+        if text is not None and not self._start_answer(sender, text, label):
+            logger.warning("kakao: turning a message away (%d answers in flight)", self._in_flight)
+            return text_response(BUSY)
+        delivered = self._collect(sender, deadline)
+        waiting = self._inbox.waiting(sender)
         usable_callback = bool(callback_url) and callback_allowed(callback_url or "", self._settings.callback_hosts)
         if delivered:
             silent = all(not r.messages for r in delivered)  # a person has the chat: the bot said nothing
             if silent and not waiting and usable_callback and callback_url and not self._staff.pending(sender):
-                self._staff.hold(sender, callback_url, received + self._settings.callback_window_s)
+                self._staff.hold(sender, callback_url)
                 return callback_ack(FORWARDING)
             return self._staff.replies(sender, delivered, waiting > 0, "reply")[0]
         if not waiting:
             return self._staff.compose(sender, [], via="reply")[0]
         if usable_callback and callback_url:
-            with self._lock:
-                claimed = list(inbox.answers)
-                inbox.answers.clear()
-            deadline_cb = received + self._settings.callback_window_s
-            _CallbackJob(sender, callback_url, claimed, deadline_cb, self._schedule_callback).start()
+            pending = self._inbox.undelivered(sender)
+            upto = pending[-1].id if pending else None
+            self._inbox.hold(sender, "answers", callback_url, self._settings.callback_window_s, upto)
+            self._flush(sender)  # an answer that finished just now found no callback to use
             return callback_ack()
         if callback_url:
             logger.warning("kakao: ignoring a callbackUrl outside the allowed hosts")
         return self._staff.compose(sender, [], notice=HOLDING, quick=[fetch_quick_reply()], via="reply")[0]
 
     def forget(self, sender: str) -> None:
-        """Drop what is held in memory for ``sender`` (their conversation was deleted on request)."""
-        with self._lock:
-            self._inboxes.pop(sender, None)
+        """Drop what is held for ``sender`` (their conversation was deleted on request)."""
+        self._inbox.forget(sender)
         if self._staff.recipients is not None:
             self._staff.recipients.forget(sender)
 
@@ -186,135 +183,168 @@ class KakaoDelivery:
         """Staff wrote to ``sender_id``: send it now through an open callbackUrl or the Event API, if there is a way.
 
         HandoffService calls this after every reply and notice (it is registered as its staff-turn listener);
-        the work runs on the callback pool, so the console's request does not wait for Kakao. Whatever cannot
-        go now goes out first in the response to the user's next message.
+        the work runs on the callback pool, so the console's request does not wait for Kakao. A callbackUrl
+        held by another replica is found in the database. Whatever cannot go now goes out first in the
+        response to the user's next message.
         """
         self._staff.push(sender_id)
 
     def close(self) -> None:
-        """Stop the pools without waiting (answers already computed stay in the transcripts)."""
+        """Stop the pools and the sweeper without waiting (what is not delivered stays in the database)."""
+        self._stop.set()
         self._answers.shutdown(wait=False, cancel_futures=True)
         self._posts.shutdown(wait=False, cancel_futures=True)
         self._staff.close()
 
-    def _answer(self, sender: str, text: str, label: str | None) -> ChatReply:
+    def _start_answer(self, sender: str, text: str, label: str | None) -> bool:
+        """Record a new answer and compute it on the pool; False when too many are in flight or waiting."""
+        with self._lock:
+            busy = self._in_flight >= self._settings.max_in_flight
+        if busy or self._inbox.waiting(sender) >= MAX_WAITING_PER_USER:
+            return False
+        answer_id = self._inbox.add(sender, self._writer)
+        with self._lock:
+            self._in_flight += 1
+            # In the request's context, so the answer's log lines and Rasa metadata carry its request id.
+            future = self._answers.submit(contextvars.copy_context().run, self._answer, answer_id, sender, text, label)
+            self._local[answer_id] = future
+        # Outside the lock: a future that is already done runs the callback right here.
+        future.add_done_callback(functools.partial(self._finished, answer_id))
+        return True
+
+    def _answer(self, answer_id: int, sender: str, text: str, label: str | None) -> ChatReply:
         with self._user_locks[hash(sender) % len(self._user_locks)]:
             try:
-                return self._conversation.handle(sender, text, label)
+                reply = self._conversation.handle(sender, text, label)
             except Exception:
                 logger.exception("kakao: the conversation failed for %s", sender)
-                return self._conversation.fallback_reply(text)
+                reply = self._conversation.fallback_reply(text)
+        try:
+            if not self._inbox.complete(answer_id, reply.messages):
+                logger.warning("kakao: answer %d for %s came after it was closed; it is in the transcript", answer_id, sender)
+            self._flush(sender)
+        except Exception:  # the database is down: the answer stays in the transcript
+            logger.exception("kakao: keeping answer %d for %s failed", answer_id, sender)
+        return reply
 
-    def _finished(self, _future: Future[ChatReply]) -> None:
+    def _finished(self, answer_id: int, _future: Future[ChatReply]) -> None:
         with self._lock:
             self._in_flight -= 1
+            self._local.pop(answer_id, None)
 
     def _fits(self, replies: list[ChatReply]) -> bool:
         return render([m for r in replies for m in r.messages], operator=self._settings.operator_button).complete
 
-    def _collect(self, inbox: _Inbox, deadline: float) -> list[ChatReply]:
-        """Take the answers that are ready by ``deadline``, in order, as many as one response can show."""
+    def _collect(self, sender: str, deadline: float) -> list[ChatReply]:
+        """Take the user's answers that are ready by ``deadline``, in order, as many as one response can show.
+
+        An answer computed here is waited for directly; one another replica computes is looked up again every
+        ``_POLL_S``. Each is claimed and recorded as delivered in one statement, so no other replica shows it.
+        """
         delivered: list[ChatReply] = []
         while True:
-            with self._lock:
-                head = inbox.answers[0] if inbox.answers else None
-            if head is None:
+            pending = self._inbox.undelivered(sender)
+            if not pending:
                 return delivered
-            try:
-                reply = head.result(timeout=max(0.0, deadline - time.monotonic()))
-            except (FutureTimeout, CancelledError):
-                return delivered
+            head = pending[0]
+            if self._inbox.abandoned(head):  # its replica died long ago: it ends with an apology
+                self._inbox.interrupt(sender=sender)
+                continue
+            if head.messages is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return delivered
+                with self._lock:
+                    future = self._local.get(head.id)
+                if future is None:
+                    time.sleep(min(_POLL_S, remaining))
+                    continue
+                try:
+                    future.result(timeout=remaining)
+                except (FutureTimeout, CancelledError):
+                    return delivered
+                continue
+            reply = ChatReply(messages=head.messages)
             if delivered and not self._fits(delivered + [reply]):
                 return delivered
-            with self._lock:
-                if not inbox.answers or inbox.answers[0] is not head:
-                    continue  # a concurrent request of the same user took it
-                inbox.answers.popleft()
-            delivered.append(reply)
+            if self._inbox.claim_answer(head.id, via="reply"):  # else a concurrent delivery took it: look again
+                delivered.append(reply)
 
-    def _requeue(self, sender: str, futures: list[Future[ChatReply]]) -> None:
-        """Put answers back in front of the user's inbox for their next message."""
+    def _flush(self, sender: str) -> None:
+        """Answer the user's held callbackUrls whose answers are all ready (the first finisher, on any replica, wins)."""
+        for callback in self._inbox.open_callbacks(sender, "answers"):
+            self._use_callback(callback, at_deadline=False)
+
+    def _start_sweeper(self) -> None:
+        """Start looking for held callbackUrls whose window ended (on first use: a replica Kakao never reaches idles)."""
         with self._lock:
-            inbox = self._inboxes.setdefault(sender, _Inbox())
-            inbox.touched = time.monotonic()
-            inbox.answers.extendleft(reversed(futures))
+            if self._sweeper is not None or self._stop.is_set():
+                return
+            self._sweeper = threading.Thread(target=self._sweep, name="kakao-sweeper", daemon=True)
+        self._sweeper.start()
 
-    def _schedule_callback(self, job: _CallbackJob, ready: bool) -> None:
+    def _sweep(self) -> None:
+        while not self._stop.wait(_SWEEP_S):
+            try:
+                for callback in self._inbox.due_callbacks():
+                    if callback.kind == "staff":
+                        self._staff.answer_due(callback)
+                    else:
+                        self._posts.submit(self._use_callback_logged, callback)
+            except RuntimeError:
+                return  # the pools are shut down
+            except Exception:  # the database is briefly unreachable: try again on the next round
+                logger.exception("kakao: looking for ended callback windows failed")
+
+    def _use_callback_logged(self, callback: HeldCallback) -> None:
         try:
-            self._posts.submit(self._post_callback_logged, job, ready)
-        except RuntimeError:
-            logger.warning("kakao: shutting down, callback for %s not sent", job.sender)
+            self._use_callback(callback, at_deadline=True)
+        except Exception:  # a pool swallows exceptions silently; the answers stay for the next message
+            logger.exception("kakao: callback for %s failed", callback.sender)
 
-    def _post_callback_logged(self, job: _CallbackJob, ready: bool) -> None:
+    def _use_callback(self, callback: HeldCallback, at_deadline: bool) -> None:
+        """POST the answers a callbackUrl waits for (or, at its deadline, a "still preparing" note), exactly once."""
+        if not self._inbox.claim_callback(callback.id):
+            return
+        pending = [a for a in self._inbox.undelivered(callback.sender) if a.id <= (callback.upto_answer_id or 0)]
+        ready = all(a.messages is not None for a in pending)
+        if not ready and not at_deadline:
+            self._inbox.release_callback(callback.id)
+            return
         try:
-            self._post_callback(job, ready)
-        except Exception:  # a pool swallows exceptions silently; the answer stays in the transcript
-            logger.exception("kakao: callback for %s failed", job.sender)
+            if callback_expired(callback) or not pending:
+                return  # Kakao no longer takes it, or a reply to a newer message showed the answers
+            if not ready:
+                self._poster.post(callback.url, text_response(STILL_PREPARING, [fetch_quick_reply()]))
+                return
+            self._post_answers(callback, pending)
+        finally:
+            self._inbox.finish_callback(callback.id)
 
-    def _post_callback(self, job: _CallbackJob, ready: bool) -> None:
-        """POST the answers (or a "still preparing" note) to the callbackUrl, exactly once."""
-        if ready and any(f.cancelled() for f in job.futures):
+    def _post_answers(self, callback: HeldCallback, pending: list[PendingAnswer]) -> None:
+        """Claim the ready answers, as many as one response shows, and POST them; failed: they wait for the next message."""
+        replies: list[ChatReply] = []
+        taken: list[int] = []
+        for answer in pending:
+            reply = ChatReply(messages=answer.messages or ())
+            if (replies and not self._fits(replies + [reply])) or not self._inbox.claim_answer(answer.id):
+                break
+            replies.append(reply)
+            taken.append(answer.id)
+        if not replies:
             return
-        if not ready:
-            self._poster.post(job.url, text_response(STILL_PREPARING, [fetch_quick_reply()]))
-            self._requeue(job.sender, job.futures)
-            return
-        replies = [f.result() for f in job.futures]
-        count = 1
-        while count < len(replies) and self._fits(replies[: count + 1]):
-            count += 1
-        body, staff = self._staff.replies(job.sender, replies[:count], count < len(replies), "callback")
-        if not self._poster.post(job.url, body):
-            count = 0
+        more = self._inbox.waiting(callback.sender) > len(taken)
+        body, staff = self._staff.replies(callback.sender, replies, more, "callback")
+        if self._poster.post(callback.url, body):
+            self._inbox.delivered(taken, "callback")
+        else:
+            self._inbox.release(taken)
             self._staff.release(staff)
-        if count < len(replies):
-            self._requeue(job.sender, job.futures[count:])
 
     def _prune(self, now: float) -> None:
-        """Forget inboxes nobody came back for (their turns stay in the transcripts)."""
-        if now - self._last_prune < _PRUNE_EVERY_S:
-            return
-        self._last_prune = now
-        stale = [s for s, box in self._inboxes.items() if now - box.touched > self._settings.pending_ttl_s]
-        for sender in stale:
-            del self._inboxes[sender]
-
-
-class _CallbackJob:
-    """Waits, without holding a thread, until the claimed answers are done or the callback window ends."""
-
-    def __init__(
-        self,
-        sender: str,
-        url: str,
-        futures: list[Future[ChatReply]],
-        deadline: float,
-        on_fire: Callable[[_CallbackJob, bool], None],
-    ) -> None:
-        """Keep what to send where; ``deadline`` is a ``time.monotonic()`` instant; ``on_fire`` runs once."""
-        self.sender = sender
-        self.url = url
-        self.futures = futures
-        self._on_fire = on_fire
-        self._lock = threading.Lock()
-        self._fired = False
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire, kwargs={"ready": False})
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        """Arm the deadline and listen for the answers."""
-        self._timer.start()
-        for future in self.futures:
-            future.add_done_callback(self._one_done)
-
-    def _one_done(self, _future: Future[ChatReply]) -> None:
-        if all(f.done() for f in self.futures):
-            self._fire(ready=True)
-
-    def _fire(self, ready: bool) -> None:
+        """Forget delivered answers and used callbacks now and then (every turn stays in the transcripts)."""
         with self._lock:
-            if self._fired:
+            if now - self._last_prune < _PRUNE_EVERY_S:
                 return
-            self._fired = True
-        self._timer.cancel()
-        self._on_fire(self, ready)
+            self._last_prune = now
+        self._inbox.prune(self._settings.pending_ttl_s)

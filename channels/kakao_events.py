@@ -10,14 +10,18 @@ the user, and it shows ``data.text``. Used only when ``BOKJI_KAKAO__EVENT_API`` 
 from __future__ import annotations
 
 import logging
-import threading
-import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 
+from channels.privacy.sender_ids import SenderIds
 from channels.settings import KakaoSettings
+from channels.store.database import Database
+from channels.store.models import KakaoRecipient
 
 logger = logging.getLogger(__name__)
 
@@ -39,37 +43,46 @@ def event_request(settings: KakaoSettings, user_id: str, text: str) -> tuple[str
 
 
 class Recipients:
-    """The raw botUserKey of users who wrote recently, in memory only: the Event API needs it to push.
+    """The raw botUserKey of users who wrote recently, sealed in the shared database: the Event API needs it to push.
 
-    Sender ids are keyed hashes (channels/privacy/sender_ids.py) and nothing on disk holds a botUserKey. A
-    push to a user not seen within ``ttl_s`` (or since a restart) is not possible; the staff message then
-    waits for their next message, as it does without the Event API.
+    Sender ids are keyed hashes (channels/privacy/sender_ids.py); the botUserKey is stored only encrypted with a
+    key derived from the same id key (every web replica has it), so any replica can push a staff reply written
+    on it, and a database dump alone does not reveal it. A push to a user not seen within ``ttl_s`` is not
+    possible; the staff message then waits for their next message, as it does without the Event API.
     """
 
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(self, database: Database, sender_ids: SenderIds, ttl_s: float) -> None:
         """Forget a user ``ttl_s`` seconds after their last message."""
-        self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._keys: dict[str, tuple[str, float]] = {}
+        self._database = database
+        self._sender_ids = sender_ids
+        self._ttl = timedelta(seconds=ttl_s)
 
     def remember(self, sender: str, bot_user_key: str) -> None:
         """Keep ``sender``'s botUserKey for the next ``ttl_s`` seconds (and drop expired ones)."""
-        now = time.monotonic()
-        with self._lock:
-            self._keys[sender] = (bot_user_key, now + self._ttl_s)
-            for stale in [s for s, (_, until) in self._keys.items() if until < now]:
-                del self._keys[stale]
+        now = datetime.now(timezone.utc)
+        values = {"sealed_key": self._sender_ids.seal(bot_user_key), "expires_at": now + self._ttl}
+        try:
+            with self._database.session() as session:
+                session.execute(delete(KakaoRecipient).where(KakaoRecipient.expires_at < now))
+                changed = session.execute(
+                    update(KakaoRecipient).where(KakaoRecipient.sender_id == sender).values(**values)
+                ).rowcount  # type: ignore[attr-defined]
+                if not changed:
+                    session.add(KakaoRecipient(sender_id=sender, **values))
+        except IntegrityError:
+            pass  # another replica recorded the same user at the same moment
 
     def get(self, sender: str) -> str | None:
         """The botUserKey behind ``sender``, if they wrote recently."""
-        with self._lock:
-            found = self._keys.get(sender)
-        return found[0] if found and found[1] >= time.monotonic() else None
+        with self._database.session() as session:
+            row = session.get(KakaoRecipient, sender)
+            sealed = row.sealed_key if row is not None and row.expires_at >= datetime.now(timezone.utc) else None
+        return self._sender_ids.unseal(sealed) if sealed else None
 
     def forget(self, sender: str) -> None:
         """Drop ``sender`` (their conversation was deleted)."""
-        with self._lock:
-            self._keys.pop(sender, None)
+        with self._database.session() as session:
+            session.execute(delete(KakaoRecipient).where(KakaoRecipient.sender_id == sender))
 
 
 class EventApi:

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from datetime import timedelta
 from typing import Any
 
 from channels.conversation import BotMessage, ChatReply
 from channels.handoff import HandoffService
 from channels.kakao_events import RECIPIENT_TTL_S, EventApi, Recipients
+from channels.kakao_inbox import HeldCallback, KakaoInbox, now_utc
 from channels.kakao_outbox import KakaoOutbox, StaffTurn
+from channels.privacy.sender_ids import SenderIds
 from channels.settings import KakaoSettings
 from channels.skill_response import fetch_quick_reply, render
 
@@ -32,6 +34,13 @@ NOTHING_WAITING = "지금 기다리고 있는 답변은 없어요. 궁금한 복
 FORWARDED = "상담원에게 메시지를 전달했어요. 상담원의 답은 다음에 메시지를 보내실 때 전해 드려요."
 FORWARDING = "상담원에게 메시지를 전달했어요. 잠시 상담원의 답을 기다려 볼게요..."
 NO_REPLY_YET = "상담원의 답이 아직 없어요. 답이 오면 다음에 메시지를 보내실 때 전해 드려요."
+# Kakao keeps a callbackUrl valid for one minute from the request: past it, a held one is given up unused.
+CALLBACK_VALID = timedelta(seconds=60)
+
+
+def callback_expired(callback: HeldCallback) -> bool:
+    """Whether Kakao no longer takes a POST to this held callbackUrl."""
+    return now_utc() > callback.created_at + CALLBACK_VALID
 
 
 class StaffDelivery:
@@ -43,19 +52,20 @@ class StaffDelivery:
         settings: KakaoSettings,
         post: Callable[[str, dict[str, Any]], bool],
         pool: Executor,
+        inbox: KakaoInbox,
+        sender_ids: SenderIds,
         event_api: EventApi | None = None,
     ) -> None:
-        """Use the handoffs (their database holds the outbox), the callback POST and pool, and the Event API if on."""
+        """Use the handoffs (their database holds the outbox), the callback POST and pool, the shared holds, the Event API if on."""
         self._handoffs = handoffs
         self._settings = settings
         self._post = post
         self._pool = pool
+        self._inbox = inbox
         self._outbox = KakaoOutbox(handoffs.database) if handoffs is not None else None
         self._events = event_api or (EventApi(settings) if settings.event_api else None)
-        # The Event API addresses users by botUserKey; only it needs them, so only with it on are they kept (in memory).
-        self.recipients = Recipients(RECIPIENT_TTL_S) if self._events is not None else None
-        self._lock = threading.Lock()
-        self._holds: dict[str, _Hold] = {}
+        # The Event API addresses users by botUserKey; only it needs them, so only with it on are they kept (sealed).
+        self.recipients = Recipients(inbox.database, sender_ids, RECIPIENT_TTL_S) if self._events is not None else None
         # Pushes of one user's staff turns run one at a time, so a second never finds the first's turns claimed.
         self._push_locks = [threading.Lock() for _ in range(16)]
 
@@ -69,12 +79,7 @@ class StaffDelivery:
             logger.warning("kakao: shutting down, staff message for %s waits for the next message", sender)
 
     def close(self) -> None:
-        """Disarm held callbacks (their users get the staff turns with their next message) and close the client."""
-        with self._lock:
-            holds = list(self._holds.values())
-            self._holds.clear()
-        for hold in holds:
-            hold.cancel()
+        """Close the Event API client (held callbacks stay in the database for any replica to answer)."""
         if self._events is not None:
             self._events.close()
 
@@ -154,22 +159,24 @@ class StaffDelivery:
                     return staff[:count], note, card
         return (staff[:1], notice, False) if not messages else ([], notice, person)
 
-    def hold(self, sender: str, url: str, deadline: float) -> None:
-        """Keep the user's callbackUrl open for a person's reply until ``deadline`` (an older one is answered now)."""
-        hold = _Hold(sender, url, deadline, self._hold_expired)
-        with self._lock:
-            older = self._holds.get(sender)
-            self._holds[sender] = hold
-        if older is not None:
-            older.expire_now()
-        hold.start()
+    def hold(self, sender: str, url: str) -> None:
+        """Keep the user's callbackUrl open for a person's reply for the callback window (an older one is answered now)."""
+        for older in self._inbox.open_callbacks(sender, "staff"):
+            self.answer_due(older)
+        self._inbox.hold(sender, "staff", url, self._settings.callback_window_s)
 
-    def _hold_expired(self, hold: _Hold) -> None:
+    def answer_due(self, callback: HeldCallback) -> None:
         """Nobody answered within the window: say the reply comes with the next message (staff turns if any)."""
         try:
-            self._pool.submit(self._answer_hold, hold, False)
+            self._pool.submit(self._answer_hold_logged, callback, False)
         except RuntimeError:
-            logger.warning("kakao: shutting down, callback for %s not sent", hold.sender)
+            logger.warning("kakao: shutting down, callback for %s left to another replica", callback.sender)
+
+    def _answer_hold_logged(self, callback: HeldCallback, for_staff: bool) -> None:
+        try:
+            self._answer_hold(callback, for_staff)
+        except Exception:  # a pool swallows exceptions silently; staff turns stay in the outbox
+            logger.exception("kakao: answering a held callback for %s failed", callback.sender)
 
     def _push_logged(self, sender: str) -> None:
         try:
@@ -179,11 +186,10 @@ class StaffDelivery:
             logger.exception("kakao: pushing a staff message to %s failed", sender)
 
     def _push(self, sender: str) -> None:
-        """Send waiting staff turns now: through the user's open callbackUrl, else the Event API if it is on."""
-        with self._lock:
-            hold = self._holds.get(sender)
-        if hold is not None and self._answer_hold(hold, True):
-            return
+        """Send waiting staff turns now: through the user's open callbackUrl (held by any replica), else the Event API."""
+        for hold in self._inbox.open_callbacks(sender, "staff"):
+            if self._answer_hold(hold, True):
+                return
         if self._events is None or self._outbox is None:
             return
         user_key = self.recipients.get(sender) if self.recipients is not None else None
@@ -198,46 +204,24 @@ class StaffDelivery:
             self._outbox.release(staff)  # the user's next message brings it
             logger.warning("kakao: event api did not take the staff message for %s; it waits for the next message", sender)
 
-    def _answer_hold(self, hold: _Hold, for_staff: bool) -> bool:
-        """POST to a held callbackUrl once; with ``for_staff`` only when there is a staff turn to carry."""
-        with hold.lock:
-            if hold.done or (for_staff and not self.pending(hold.sender)):
-                return False
-            body, staff = self.compose(hold.sender, [], via="callback")  # no staff turn: NO_REPLY_YET
-            if for_staff and not staff:
-                return False
-            hold.done = True
-        hold.cancel()
-        with self._lock:
-            if self._holds.get(hold.sender) is hold:
-                del self._holds[hold.sender]
-        if not self._post(hold.url, body) and self._outbox is not None:
-            self._outbox.release(staff)
+    def _answer_hold(self, hold: HeldCallback, for_staff: bool) -> bool:
+        """POST to a held callbackUrl once; with ``for_staff`` only when there is a staff turn to carry.
+
+        The row is claimed first, so of the replicas that try (the one with the staff reply, the one that sees
+        the window end) exactly one POSTs; one past Kakao's minute is given up and the turns wait for the next message.
+        """
+        if (for_staff and not self.pending(hold.sender)) or not self._inbox.claim_callback(hold.id):
+            return False
+        if callback_expired(hold):
+            self._inbox.finish_callback(hold.id)
+            return False
+        body, staff = self.compose(hold.sender, [], via="callback")  # no staff turn: NO_REPLY_YET
+        if for_staff and not staff:
+            self._inbox.release_callback(hold.id)
+            return False
+        try:
+            if not self._post(hold.url, body) and self._outbox is not None:
+                self._outbox.release(staff)
+        finally:
+            self._inbox.finish_callback(hold.id)
         return True
-
-
-class _Hold:
-    """A callbackUrl kept open while a person has the chat: answered once, by a staff turn or at ``deadline``."""
-
-    def __init__(self, sender: str, url: str, deadline: float, on_expiry: Callable[[_Hold], None]) -> None:
-        """Keep what to send where; ``deadline`` is a ``time.monotonic()`` instant."""
-        self.sender = sender
-        self.url = url
-        self.lock = threading.Lock()
-        self.done = False
-        self._on_expiry = on_expiry
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), on_expiry, args=(self,))
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        """Arm the deadline."""
-        self._timer.start()
-
-    def expire_now(self) -> None:
-        """Answer it at once (a newer message brought a newer callbackUrl)."""
-        self._timer.cancel()
-        self._on_expiry(self)
-
-    def cancel(self) -> None:
-        """Disarm the deadline."""
-        self._timer.cancel()

@@ -53,6 +53,19 @@ class KakaoSettings(BaseModel):
     workers: int = Field(8, ge=1, le=64, description="Threads that compute answers in the background")
     max_in_flight: int = Field(64, ge=1, description="Answers being computed at once before new messages are turned away")
     pending_ttl_s: float = Field(600.0, gt=0, description="How long an undelivered answer waits for the user's next message")
+    claim_lease_s: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="How long a web replica's claim on a pending answer or held callbackUrl lasts before another "
+        "replica may take it (the first one died while delivering)",
+    )
+    answer_lease_s: float = Field(
+        300.0,
+        gt=0,
+        description="How long an answer may stay 'being computed' before any replica closes it with an apology "
+        "(the replica computing it died); its own replica closes it at once when it starts again",
+    )
     operator_button: bool = Field(
         True, description="Offer Kakao's 상담직원 연결 (operator) button on handoffs; needs 상담톡 or 1:1 chat on the channel"
     )

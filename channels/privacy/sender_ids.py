@@ -11,9 +11,12 @@ cookie key, so rotating that signs staff out without splitting every citizen's c
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
 
 from channels.auth.wiring import secret_key_file
 from channels.settings import PrivacySettings
@@ -44,3 +47,18 @@ class SenderIds:
     def kakao(self, bot_user_key: str) -> str:
         """The sender id of a KakaoTalk user (what Rasa, the transcripts and the console see)."""
         return self.pseudonym("kakao", bot_user_key)
+
+    def seal(self, text: str) -> str:
+        """``text`` encrypted and authenticated with a key derived from the id key (Fernet), for the database."""
+        return self._fernet().encrypt(text.encode("utf-8")).decode("ascii")
+
+    def unseal(self, token: str) -> str | None:
+        """What :meth:`seal` encrypted; None when it was sealed with another key or altered."""
+        try:
+            return self._fernet().decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, ValueError):
+            return None
+
+    def _fernet(self) -> Fernet:
+        derived = hmac.new(self._key, b"bokji:sealed-channel-ids", hashlib.sha256).digest()
+        return Fernet(base64.urlsafe_b64encode(derived))

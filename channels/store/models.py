@@ -202,6 +202,67 @@ class KakaoDeliveredTurn(Base):
     delivered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class KakaoPendingAnswer(Base):
+    """A KakaoTalk answer not yet shown to its user: being computed, ready, or delivered (kept until pruned).
+
+    Any web replica may deliver it (channels/kakao_inbox.py): the one that gets the user's next message or the
+    one that answers a held callbackUrl. ``claimed_by``/``claimed_at`` is a lease: exactly one replica wins the
+    ``UPDATE ... WHERE claimed_by IS NULL``; a claim its replica never finished can be taken again after it.
+    """
+
+    __tablename__ = "kakao_pending_answers"
+    __table_args__ = (
+        CheckConstraint("status IN ('computing', 'ready', 'delivered')", name="kakao_pending_answers_status"),
+        Index("kakao_pending_answers_sender", "sender_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(160))
+    status: Mapped[str] = mapped_column(String(16))
+    reply: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: the messages, once computed
+    computed_by: Mapped[str] = mapped_column(String(160))  # the web process computing it (host:port)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    via: Mapped[str | None] = mapped_column(String(16), nullable=True)  # reply / callback
+
+
+class KakaoCallback(Base):
+    """A KakaoTalk callbackUrl held open (one use, valid about a minute): for late answers or a person's reply.
+
+    Whichever replica finishes the answer, gets the staff reply or sees the window end claims the row and
+    POSTs to ``url`` once; ``done_at`` says it was used (or given up: the answers then wait for the next message).
+    """
+
+    __tablename__ = "kakao_callbacks"
+    __table_args__ = (
+        CheckConstraint("kind IN ('answers', 'staff')", name="kakao_callbacks_kind"),
+        Index("kakao_callbacks_open", "done_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(160), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # answers: late bot answers; staff: a person's reply
+    url: Mapped[str] = mapped_column(Text)
+    upto_answer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # answers: the newest it waits for
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the end of the callback window
+    claimed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class KakaoRecipient(Base):
+    """A Kakao user's botUserKey, sealed with the sender-id key, while the Event API may push to them."""
+
+    __tablename__ = "kakao_recipients"
+
+    sender_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    sealed_key: Mapped[str] = mapped_column(Text)  # Fernet token: unreadable without BOKJI_PRIVACY__ID_KEY
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class FaqRecord(Base):
     """One FAQ of the knowledge admin: its state and optimistic-lock counter (the texts are its versions)."""
 
@@ -327,7 +388,10 @@ __all__ = [
     "Feedback",
     "Handoff",
     "InboxResolution",
+    "KakaoCallback",
     "KakaoDeliveredTurn",
+    "KakaoPendingAnswer",
+    "KakaoRecipient",
     "Note",
     "QuestionTest",
     "StaffSession",

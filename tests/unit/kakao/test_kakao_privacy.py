@@ -79,10 +79,10 @@ def test_sender_ids_are_keyed_per_channel_and_refuse_a_short_key() -> None:
         SenderIds(b"short")
 
 
-def test_the_event_api_pushes_to_the_raw_key_only_while_it_is_held_in_memory(
+def test_the_event_api_reaches_the_user_after_a_restart_yet_the_database_holds_no_raw_key(
     tmp_path: Path, rasa: SlowRasa, receiver: Receiver
 ) -> None:
-    """After a restart the web app no longer knows the botUserKey: the reply waits for the user's next message."""
+    """The botUserKey is kept sealed with the id key: any replica (or a restarted one) can push; a dump cannot read it."""
     base = receiver.url.split("/v1/")[0]
     options = dict(event_api=True, event_api_url=base, rest_api_key=SecretStr("rest-key-123"), bot_id="64f0c1d2e3a4b5c6!",
                    answer_budget_s=2.0)  # fmt: skip
@@ -90,21 +90,26 @@ def test_the_event_api_pushes_to_the_raw_key_only_while_it_is_held_in_memory(
     first = make_app(tmp_path, rasa, **options)
     ask(first.test_client(), skill_request("사람이랑 얘기할래요", user_id=USER))
     first.extensions["bokji.kakao"].close()
-    app = make_app(tmp_path, rasa, **options)  # restarted: nothing in memory
+    app = make_app(tmp_path, rasa, **options)  # restarted (or another replica): nothing of the user in its memory
     handoffs: HandoffService = app.extensions["bokji.handoffs"]
     agent = staff(handoffs, "kim", name="김상담")
     [view] = handoffs.queue()
     handoffs.claim(view.id, agent)
     handoffs.reply(view.id, agent, "신분증을 가져오세요.")
-    time.sleep(0.5)
-    assert receiver.requests == []
+    sent = [receiver.next(timeout=5)[1] for _ in range(2)]  # the joined notice, then the reply
+    assert [b["user"][0]["id"] for b in sent] == [USER, USER]
+    assert "상담원: 신분증을 가져오세요." in sent[-1]["event"]["data"]["text"]
     _, body, _ = ask(app.test_client(), skill_request("네", user_id=USER))
-    assert "상담원: 신분증을 가져오세요." in texts(body)
-    handoffs.reply(view.id, agent, "내일 오세요.")  # the user wrote again: now the push can reach them
-    receiver.next(timeout=5)
-    assert receiver.requests[-1]["body"]["user"][0]["id"] == USER
+    assert "신분증을 가져오세요" not in texts(body), "what the Event API delivered is not repeated"
     assert USER not in database_text(app) and "OTHERRAWKEY" not in database_text(app)
     app.extensions["bokji.kakao"].close()
+
+
+def test_a_sealed_key_is_unreadable_with_another_id_key() -> None:
+    sealed = SenderIds(b"k" * 40).seal("8a1d6f0c2b7e4d9fRAWKEY")
+    assert "RAWKEY" not in sealed
+    assert SenderIds(b"k" * 40).unseal(sealed) == "8a1d6f0c2b7e4d9fRAWKEY"
+    assert SenderIds(b"j" * 40).unseal(sealed) is None
 
 
 def test_conversations_kept_under_a_raw_key_from_before_are_refiled_and_continue(tmp_path: Path, rasa: SlowRasa) -> None:
