@@ -1,5 +1,6 @@
 """The nginx configuration in front of the web-app replicas and between the cells, from deploy/nginx.conf.template.
 
+Every web replica serves every path (the widget, KakaoTalk, the console): their state is in the shared database.
 A cell is one web app, one Rasa and one action server that prefer each other: the web app reaches Rasa and
 the action server (health, streamed answers) through nginx, and so does Rasa's action endpoint. Each cell's
 listener sends to its own process while it is up, else to another cell's (``backup``), so killing a Rasa or an
@@ -79,10 +80,6 @@ def render_nginx(layout: ProxyLayout, template: Path = TEMPLATE) -> str:
     if not layout.upstreams:
         raise ValueError("nginx needs at least one web-app upstream (host:port)")
     servers = "\n".join(f"        server {address} max_fails=1 fail_timeout=5s;" for address in layout.upstreams)
-    pinned = "\n".join(
-        f"        server {address}{' backup' if index else ''} max_fails=1 fail_timeout=5s;"
-        for index, address in enumerate(layout.upstreams)
-    )
     extra = "        add_header X-Bokji-Upstream $upstream_addr always;" if layout.upstream_header else ""
     values = {
         "WORKERS": layout.workers,
@@ -91,7 +88,6 @@ def render_nginx(layout: ProxyLayout, template: Path = TEMPLATE) -> str:
         "ACCESS_LOG": layout.access_log,
         "TEMP_DIR": layout.temp_dir,
         "UPSTREAM_SERVERS": servers,
-        "PINNED_SERVERS": pinned,
         "LISTEN": layout.listen,
         "EXTRA": extra,
         "CELLS": _cell_blocks(layout.cells),

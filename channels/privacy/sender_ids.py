@@ -6,7 +6,9 @@ A KakaoTalk botUserKey identifies one person on Kakao for as long as they use th
 with Kakao's records, and without the key the hash cannot be recomputed from a guessed user key. The same
 user always gets the same id (their form answers and history carry over); the key lives in
 ``BOKJI_PRIVACY__ID_KEY`` or ``<data_dir>/id_key`` (created once, mode 0600), apart from the console's
-cookie key, so rotating that signs staff out without splitting every citizen's conversation.
+cookie key, so rotating that signs staff out without splitting every citizen's conversation. Only while the
+optional Event API may push to a user is their botUserKey kept, sealed (Fernet) with a key derived from the
+same one, so every web replica can read it and a copy of the database alone cannot.
 """
 
 from __future__ import annotations

@@ -186,9 +186,13 @@ def test_nginx_config_mounted_by_compose_is_the_rendered_template(compose: dict[
     assert sorted(f"{name}:8000" for name in web) == sorted(COMPOSE_LAYOUT.upstreams)
     conf = compose_config()
     assert "proxy_buffering off" in conf.split("location /api/")[1].split("}")[0], "the widget's streams are unbuffered"
-    for pinned in ("location /kakao/", "location /console"):  # in-process Kakao state: one web app, others as backups
-        assert "proxy_pass http://bokji_pinned;" in conf.split(pinned)[1].split("}")[0]
-    assert "server web-2:8000 backup" in conf.split("upstream bokji_pinned")[1].split("}")[0]
+    for shared in ("location /kakao/", "location /console"):  # Kakao state is in the database: any replica serves it
+        assert "proxy_pass http://bokji_web;" in conf.split(shared)[1].split("}")[0]
+    web_servers = conf.split("upstream bokji_web")[1].split("}")[0]
+    assert "server web-1:8000 " in web_servers and "server web-2:8000 " in web_servers and "backup" not in web_servers
+    assert "bokji_pinned" not in conf, "no location is pinned to one web app"
+    assert "proxy_read_timeout 30s" in conf.split("location /kakao/")[1].split("}")[0], "Kakao's 5 s rule, not 120 s"
+    assert "proxy_read_timeout 120s" in conf.split("location /console")[1].split("}")[0], "the console's live streams"
     for cell_number, cell in enumerate(COMPOSE_LAYOUT.cells, start=1):
         environment = compose["services"][f"web-{cell_number}"]["environment"]
         assert environment["BOKJI_RASA_URL"] == f"http://nginx:{cell.rasa_listen}"
