@@ -163,10 +163,9 @@ class KakaoDelivery:
             return self._staff.replies(sender, delivered, waiting > 0, "reply")[0]
         if not waiting:
             return self._staff.compose(sender, [], via="reply")[0]
-        if usable_callback and callback_url:
-            pending = self._inbox.undelivered(sender)
-            upto = pending[-1].id if pending else None
-            self._inbox.hold(sender, "answers", callback_url, self._settings.callback_window_s, upto)
+        pending = self._inbox.undelivered(sender) if usable_callback and callback_url else []
+        if pending and callback_url:  # (waiting answers all claimed by another delivery: the user asks again)
+            self._inbox.hold(sender, "answers", callback_url, self._settings.callback_window_s, pending[-1].id)
             self._flush(sender)  # an answer that finished just now found no callback to use
             return callback_ack()
         if callback_url:
@@ -284,6 +283,7 @@ class KakaoDelivery:
         self._sweeper.start()
 
     def _sweep(self) -> None:
+        failing = False
         while not self._stop.wait(_SWEEP_S):
             try:
                 for callback in self._inbox.due_callbacks():
@@ -291,10 +291,13 @@ class KakaoDelivery:
                         self._staff.answer_due(callback)
                     else:
                         self._posts.submit(self._use_callback_logged, callback)
+                failing = False
             except RuntimeError:
                 return  # the pools are shut down
-            except Exception:  # the database is briefly unreachable: try again on the next round
-                logger.exception("kakao: looking for ended callback windows failed")
+            except Exception:  # the database is briefly unreachable: try again on the next round, say so once
+                if not failing:
+                    logger.exception("kakao: looking for ended callback windows failed")
+                failing = True
 
     def _use_callback_logged(self, callback: HeldCallback) -> None:
         try:

@@ -61,10 +61,11 @@ class KakaoSettings(BaseModel):
         "replica may take it (the first one died while delivering)",
     )
     answer_lease_s: float = Field(
-        300.0,
+        180.0,
         gt=0,
         description="How long an answer may stay 'being computed' before any replica closes it with an apology "
-        "(the replica computing it died); its own replica closes it at once when it starts again",
+        "(the replica computing it died; longer than Rasa's timeout plus a streamed answer's); its own replica closes it "
+        "at once when it starts again",
     )
     operator_button: bool = Field(
         True, description="Offer Kakao's 상담직원 연결 (operator) button on handoffs; needs 상담톡 or 1:1 chat on the channel"

@@ -31,8 +31,10 @@ import sqlalchemy
 
 from bokji.proxy_config import Cell
 from bokji.supervisor import ROOT, Stack, shared_state_env, stack_env, start_together
+from channels.privacy.sender_ids import SenderIds
 from channels.store.database import Database
 from tests.integration.conftest import copy_seed_index
+from tests.kakao_support import Receiver, assert_skill_response, skill_request, texts
 from tests.nginx import NginxProxy
 from tests.postgres import PostgresServer, free_port
 from tests.redis_server import RedisServer
@@ -40,6 +42,7 @@ from tests.redis_server import RedisServer
 pytestmark = pytest.mark.integration
 
 API_KEY = "scale-" + secrets.token_urlsafe(16)
+KAKAO_TOKEN = "kakao-" + secrets.token_urlsafe(16)
 RESULTS = ROOT / "bench" / "results" / "scale-out.json"
 OFFLINE_MARKERS = ("잠시 후 다시", "연결할 수 없", "답변이 중단")
 # Each Rasa takes ~1.6 GB and each action server ~1.5 GB without the model; web apps ~0.4 GB.
@@ -54,7 +57,11 @@ class ScaleOut:
     database_url: str
     redis_url: str
     nginx: NginxProxy
+    id_key: str = ""  # BOKJI_PRIVACY__ID_KEY of every web app: a Kakao user's sender id
     served: list[str] = field(default_factory=list)  # the web port that answered each turn, in order
+
+    def nginx_upstreams(self) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in self.web_ports]
 
     def web_of(self, upstream: str) -> int:
         return self.web_ports.index(int(upstream.rsplit(":", 1)[1]))
@@ -94,6 +101,10 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
             "BOKJI_KNOWLEDGE__STORE__PATH": str(store),
             "BOKJI_KNOWLEDGE__LLM__BACKEND": "none",
             "BOKJI_RASA_TIMEOUT_S": "70",  # a loaded 2-core box: the first turns of a fresh Rasa are slow
+            "BOKJI_KAKAO__TOKEN": KAKAO_TOKEN,
+            # Every Kakao answer misses this budget, so it is delivered late: on the next message or a callbackUrl.
+            "BOKJI_KAKAO__ANSWER_BUDGET_S": "0.1",
+            "BOKJI_KAKAO__CALLBACK_HOSTS": '["127.0.0.1"]',  # the local stand-in for Kakao's callback server
         }
         stacks = []
         for index, ((rasa_port, actions_port, web_port), cell) in enumerate(zip(ports, cells, strict=True), start=1):
@@ -125,7 +136,7 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
             for web_port in web_ports:  # each cell's first turn loads what loads lazily; not part of any test
                 httpx.post(f"http://127.0.0.1:{web_port}/api/v1/chat", json={"session_id": "warm-up", "text": "안녕하세요"},
                            headers={"Authorization": f"Bearer {API_KEY}"}, timeout=180)  # fmt: skip
-            yield ScaleOut(proxy, stacks, web_ports, database_url, redis_url, nginx)
+            yield ScaleOut(proxy, stacks, web_ports, database_url, redis_url, nginx, shared["BOKJI_PRIVACY__ID_KEY"])
         finally:
             for stack in stacks:
                 stack.stop()
@@ -242,6 +253,76 @@ def test_one_conversation_alternates_replicas_and_survives_killed_ones(scale_out
     time.sleep(5)  # nginx's fail_timeout: the restarted web app is tried again
     upstreams = {say(scale, session, "기초연금 얼마에요")[1] for _ in range(4)}
     assert len(upstreams) == 2, f"after the restarts both web apps answer again: {scale.served[-4:]}"
+
+
+def kakao(scale: ScaleOut, user: str, utterance: str, callback_url: str | None = None) -> tuple[dict[str, Any], str]:
+    """One KakaoTalk skill request through nginx, as Kakao sends it: the SkillResponse and the web app that answered."""
+    extra = {"bokji": "fetch"} if utterance == "답변 보기" else None
+    response = httpx.post(
+        f"{scale.proxy}/kakao/skill",
+        json=skill_request(utterance, user_id=user, callback_url=callback_url, client_extra=extra),
+        headers={"X-Bokji-Kakao-Token": KAKAO_TOKEN},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return assert_skill_response(response.json()), response.headers["X-Bokji-Upstream"].split(",")[-1].strip()
+
+
+def test_kakao_answers_computed_on_one_replica_are_delivered_once_by_the_other(scale_out: ScaleOut) -> None:
+    """Every Kakao answer is late here (0.1 s budget): it is shown by whichever web app gets the next message, or
+    POSTed to a callbackUrl another web app holds, exactly once (no pinning: nginx round-robins /kakao/)."""
+    scale, user = scale_out, "kakao" + secrets.token_hex(6)
+    shown: list[tuple[str, str]] = []  # (what the user read, through which web app), requests and callbacks alike
+
+    def read(body: dict[str, Any], upstream: str) -> None:
+        if not body.get("useCallback"):
+            shown.append((texts(body), upstream))
+
+    body, asked_on = kakao(scale, user, "기초연금 얼마에요")
+    read(body, asked_on)
+    for _ in range(60):  # 답변 보기 until it comes: the requests alternate between the web apps
+        if any("349,700원" in text for text, _ in shown):
+            break
+        time.sleep(0.5)
+        read(*kakao(scale, user, "답변 보기"))
+    answered = [upstream for text, upstream in shown if "349,700원" in text]
+    assert len(answered) == 1, f"the answer is shown exactly once: {shown}"
+
+    receiver = Receiver()
+    try:
+        body, asked_on = kakao(scale, user, "주거급여 신청은 어디서 해요?")  # no callbackUrl: computed on this web app
+        read(body, asked_on)
+        body, held_on = kakao(scale, user, "답변 보기", callback_url=receiver.url)  # the other web app holds it
+        read(body, held_on)
+        assert held_on != asked_on, "nginx sent the next request to the other web app"
+        if body.get("useCallback"):
+            _, posted = receiver.next(timeout=60)
+            shown.append((texts(assert_skill_response(posted)), "callback"))
+        time.sleep(1.0)
+        assert receiver.bodies.empty(), "a callbackUrl is used once"
+    finally:
+        receiver.close()
+    for _ in range(60):
+        body, upstream = kakao(scale, user, "답변 보기")
+        read(body, upstream)
+        if "기다리고 있는 답변은 없어요" in texts(body):
+            break
+        time.sleep(0.5)
+    # Every answer the transcript holds for this user reached them exactly once, whichever web app computed it.
+    sender = SenderIds(scale.id_key.encode()).kakao(user)
+    engine = sqlalchemy.create_engine(scale.database_url)
+    try:
+        with engine.connect() as connection:
+            query = sqlalchemy.text("SELECT text FROM turns WHERE sender_id = :sender AND role = 'bot' ORDER BY id")
+            answers = [row[0] for row in connection.execute(query, {"sender": sender})]
+    finally:
+        engine.dispose()
+    assert len(answers) == 2, answers
+    everything = "\n".join(text for text, _ in shown)
+    for answer in answers:
+        assert everything.count(answer[:20]) == 1, f"shown exactly once: {answer[:40]!r} in {shown}"
+    assert "기다리고 있는 답변은 없어요" in shown[-1][0], f"nothing left waiting: {shown}"
+    assert {upstream for _, upstream in shown} >= set(scale.nginx_upstreams()), f"both web apps served the user: {shown}"
 
 
 def _restart(stack: Stack, name: str, failures: list[BaseException]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import stat
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 

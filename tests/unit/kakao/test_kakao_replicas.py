@@ -75,7 +75,10 @@ def test_an_answer_finishing_on_one_replica_uses_the_callback_another_replica_ho
 
 
 def take_over(app: Flask, rasa: SlowRasa) -> tuple[Any, int]:
-    rasa.replies["사람이랑 얘기할래요"] = [{"text": "상담원에게 연결해 드릴게요."}, {"custom": {"handoff": {"reason": "requested"}}}]
+    rasa.replies["사람이랑 얘기할래요"] = [
+        {"text": "상담원에게 연결해 드릴게요."},
+        {"custom": {"handoff": {"reason": "requested"}}},
+    ]
     ask(app.test_client(), skill_request("사람이랑 얘기할래요", user_id=USER))
     service: HandoffService = app.extensions["bokji.handoffs"]
     agent = staff(service, "kim", name="김상담")
