@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse, HTTPResponse
 from sanic.response import json as json_response
@@ -82,6 +84,12 @@ class ActionMetrics:
         )  # fmt: skip
         self.model_errors = Counter("bokji_model_errors", "Model calls that failed outright", registry=self.registry)
 
+    def watch_query_cache(self, embeddings: Any) -> None:
+        """Expose the in-process embedder's question-vector cache (hits and misses) when it has one."""
+        inner = getattr(embeddings, "inner", embeddings)
+        if hasattr(inner, "query_cache_hits"):
+            self.registry.register(_QueryCacheCollector(inner))
+
     def observe(self, answer: Answer, intent: str) -> None:
         """Count one answer and time its stages from its decision record."""
         self.answers.labels(domain_name(intent), answer.mode).inc()
@@ -110,6 +118,21 @@ class ActionMetrics:
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""
         return generate_latest(self.registry)
+
+
+class _QueryCacheCollector(Collector):
+    """``bokji_query_vector_cache_total{result="hit"|"miss"}``, read from the embedder when Prometheus scrapes."""
+
+    def __init__(self, embeddings: Any) -> None:
+        self._embeddings = embeddings
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "bokji_query_vector_cache", "Question vectors taken from the embedder's cache (hit) or encoded (miss)", labels=["result"]
+        )
+        family.add_metric(["hit"], self._embeddings.query_cache_hits)
+        family.add_metric(["miss"], self._embeddings.query_cache_misses)
+        yield family
 
 
 def add_observability(app: Sanic, metrics: ActionMetrics, metrics_token: str) -> None:

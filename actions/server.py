@@ -55,6 +55,7 @@ def build_app(service: KnowledgeService, settings: ActionServerSettings) -> Sani
     """rasa-sdk's Sanic app (/webhook, /health, /actions) with our actions, /streams/<id>, /assist/*, /metrics."""
     streams = AnswerStreams(keep_s=settings.stream_keep_s, max_open=settings.stream_max_open)
     metrics = ActionMetrics()
+    metrics.watch_query_cache(service.retriever.embeddings)
     executor = ActionExecutor()
     for action in build_actions(service, streams, metrics, settings.answer_budget_s):
         executor.register_action(action)

@@ -133,5 +133,11 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
 def _unexpected(exc: Exception) -> tuple[Response, int]:
     # Once, by type, route and frames: the exception's text (and SQL parameters) may quote the citizen's message.
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    current_app.logger.error("unhandled %s in %s %s\n%s", type(exc).__name__, request.method, request.path, frames)
+    kind = type(exc).__name__
+    # A database driver's error code ("SQLITE_BUSY", PostgreSQL's SQLSTATE) says what failed without quoting data.
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "pgcode", None)
+    if code:
+        kind = f"{kind} ({code})"
+    current_app.logger.error("unhandled %s in %s %s\n%s", kind, request.method, request.path, frames)
     return error_response(500, "internal_error", korean_message(500))

