@@ -166,7 +166,10 @@ class KakaoDelivery:
         pending = self._inbox.undelivered(sender) if usable_callback and callback_url else []
         if pending and callback_url:  # (waiting answers all claimed by another delivery: the user asks again)
             self._inbox.hold(sender, "answers", callback_url, self._settings.callback_window_s, pending[-1].id)
-            self._flush(sender)  # an answer that finished just now found no callback to use
+            try:
+                self._posts.submit(self._flush_logged, sender)  # an answer that finished just now found no callback
+            except RuntimeError:
+                logger.warning("kakao: shutting down, the callback for %s is left to another replica", sender)
             return callback_ack()
         if callback_url:
             logger.warning("kakao: ignoring a callbackUrl outside the allowed hosts")
@@ -273,6 +276,12 @@ class KakaoDelivery:
         """Answer the user's held callbackUrls whose answers are all ready (the first finisher, on any replica, wins)."""
         for callback in self._inbox.open_callbacks(sender, "answers"):
             self._use_callback(callback, at_deadline=False)
+
+    def _flush_logged(self, sender: str) -> None:
+        try:
+            self._flush(sender)
+        except Exception:  # a pool swallows exceptions silently; the window's end or the next message brings the answers
+            logger.exception("kakao: answering a held callback for %s failed", sender)
 
     def _start_sweeper(self) -> None:
         """Start looking for held callbackUrls whose window ended (on first use: a replica Kakao never reaches idles)."""

@@ -6,7 +6,9 @@ before an agent's words, as many as fit whole (the rest on the next request, wit
 has the chat the bot is silent, so a message that arrives with a callbackUrl is held open (useCallback) for
 the rest of its window: an agent reply in that time goes out at once, else the user is told it comes with
 their next message. With the Event API on, a reply without an open callback is pushed through it (paid);
-if Kakao does not take it, it waits for the next message. Nothing is lost, nothing is sent twice.
+if Kakao does not take it, it waits for the next message. Nothing is lost, nothing is sent twice. Held callbackUrls
+and Event API recipients are rows of the shared database (channels/kakao_inbox.py), so a reply written in the console
+on one web replica reaches a callbackUrl another replica holds.
 """
 
 from __future__ import annotations
