@@ -128,7 +128,9 @@ class _QueryCacheCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(
-            "bokji_query_vector_cache", "Question vectors taken from the embedder's cache (hit) or encoded (miss)", labels=["result"]
+            "bokji_query_vector_cache",
+            "Question vectors taken from the embedder's cache (hit) or encoded (miss)",
+            labels=["result"],
         )
         family.add_metric(["hit"], self._embeddings.query_cache_hits)
         family.add_metric(["miss"], self._embeddings.query_cache_misses)

@@ -7,7 +7,8 @@ concurrent citizens asking ``--turns`` questions each (turns/s, p50/p95/p99). /a
 so every turn that waited on the model counts: the action server's decision log gives how many hit the model's
 deadline (``timeout``, target 0) and how many were cut at the channel's answer budget (``over_budget``).
 Resident memory of the three processes (with their children) after warm-up and after the run, from /proc.
-``--profile`` adds a cProfile of the action server's answer path (in process, the same questions).
+``--profile`` adds py-spy profiles of the three processes under a second, unmeasured round of the same load and a
+cProfile of the action server's answer path (in process, the same questions).
 Results: bench/results/load.json and load.md.
 """
 
@@ -30,6 +31,7 @@ from typing import Any
 import httpx
 import yaml
 
+from bench import profiles
 from bench.machine import machine, write_results
 from bokji.supervisor import Stack, StackError, stack_env
 
@@ -261,6 +263,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report["concurrent_decisions"] = decision_summary(decisions(log, mark))
             print("concurrent", json.dumps(report["concurrent"]), json.dumps(report["concurrent_decisions"]))
             report["rss_after_run_mb"] = stack_rss(stack)
+            if args.profile:  # a second, unmeasured round under py-spy (sampling costs CPU: never in the figures above)
+                spy_dir = Path(tmp) / "py-spy"
+                pids = {s.name: s.process.pid for s in stack.services if s.process is not None}
+                recorders = profiles.record(pids, seconds=20, out_dir=spy_dir)
+                concurrent(web, key, asked, args.citizens, args.turns)
+                report["py_spy"] = profiles.collect(recorders, spy_dir)
             report["nlu_intent_kept_under_noise"] = nlu_noise(stack.url("rasa"), stack.env["BOKJI_RASA_TOKEN"], asked)
         finally:
             stack.stop()
@@ -301,6 +309,15 @@ def markdown(r: dict[str, Any]) -> str:
     if r.get("nlu_intent_kept_under_noise"):
         kept = ", ".join(f"{k} {v}" for k, v in r["nlu_intent_kept_under_noise"].items())
         lines += ["", f"Rasa's intent kept under the noise slice's rules (30 questions, NLU not retrained): {kept}."]
+    if r.get("py_spy"):
+        lines += [
+            "",
+            f"py-spy of each process under the same load ({many['citizens']} citizens; a second, unmeasured round),"
+            " own time as a share of busy samples (threads waiting on a queue, lock or socket left out):",
+            "",
+        ]
+        for name, summary in r["py_spy"].items():
+            lines += [f"- **{name}** ({summary['busy_samples']} busy samples): " + "; ".join(summary["top"][:6])]
     if r.get("profile_top"):
         lines += ["", "cProfile of the action server's answer path (in process, tottime):", "", "```", *r["profile_top"], "```"]
     return "\n".join(lines) + "\n"

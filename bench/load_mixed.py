@@ -195,8 +195,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=200, help="simulated citizens")
     parser.add_argument("--minutes", type=float, default=5.0, help="how long the load runs on each configuration")
-    parser.add_argument("--think-min", type=float, default=1.0, help="shortest think time before a turn, s")
-    parser.add_argument("--think-max", type=float, default=3.0, help="longest think time before a turn, s")
+    # A citizen reads the answer and types the next message on a phone: 10-30 s between messages (200 citizens then
+    # offer about 10 turns/s). Lower it to find where a configuration saturates.
+    parser.add_argument("--think-min", type=float, default=10.0, help="shortest think time before a turn, s")
+    parser.add_argument("--think-max", type=float, default=30.0, help="longest think time before a turn, s")
     parser.add_argument("--seed", type=int, default=14, help="seed of the conversations and think times")
     parser.add_argument("--only", choices=tuple(CONFIGURATIONS), help="run one configuration only")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where load-mixed.json and .md go")
