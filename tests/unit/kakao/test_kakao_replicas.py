@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from flask import Flask
 from pydantic import SecretStr
 
+from channels import kakao_staff
 from channels.app import create_app
 from channels.handoff import HandoffService
 from channels.kakao_inbox import INTERRUPTED, KakaoInbox
@@ -150,3 +152,21 @@ def test_another_replica_closes_an_answer_whose_replica_never_came_back(tmp_path
     time.sleep(1.0)
     assert INTERRUPTED in texts(fetch(b))
     b.extensions["bokji.kakao"].close()
+
+
+def test_a_callback_left_by_a_dead_replica_past_kakaos_minute_is_not_used_and_the_answer_comes_next_time(
+    tmp_path: Path, rasa: SlowRasa, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kakao_staff, "CALLBACK_VALID", timedelta(seconds=0.8))  # Kakao's minute, shortened
+    a = replica(tmp_path, rasa, 8001, claim_lease_s=1.0, callback_window_s=0.5)
+    rasa.delay = 0.6
+    _, body, _ = ask(a.test_client(), skill_request("기초연금", user_id=USER, callback_url=receiver.url))
+    assert body["useCallback"] is True
+    dead = KakaoInbox(a.extensions["bokji.database"], "dead-replica", lease_s=1.0, answer_lease_s=300)
+    [held] = dead.open_callbacks(sender(a, USER), "answers")
+    assert dead.claim_callback(held.id)  # another replica took the callbackUrl and died before posting
+    time.sleep(2.0)  # the answer is ready, the claim's lease and Kakao's (shortened) minute have passed
+    assert receiver.bodies.empty(), "a callbackUrl past its validity is never posted to"
+    assert "349,700원" in texts(fetch(a))
+    assert NOTHING in texts(fetch(a))
+    a.extensions["bokji.kakao"].close()
