@@ -25,6 +25,9 @@ RUN python -m pip install --no-cache-dir -r requirements/rasa.lock
 COPY knowledge/__init__.py knowledge/
 COPY knowledge/korean/ knowledge/korean/
 COPY knowledge/seed/user_dict.tsv knowledge/seed/user_dict.tsv
+# Rasa's log lines in our shape (bot/logging.yml): the formatter and the masking, standard library only.
+COPY knowledge/rules/__init__.py knowledge/rules/privacy.py knowledge/rules/
+COPY bokji/__init__.py bokji/logging_setup.py bokji/
 COPY bot/ bot/
 RUN cd bot && rasa train --fixed-model-name bokji --out models
 WORKDIR /srv/bot
@@ -34,7 +37,7 @@ USER bokji
 # not EXPOSEd and must not be published. The shell form expands the token from the environment at start.
 CMD ["sh", "-c", "test -n \"$BOKJI_RASA_TOKEN\" || { echo 'set BOKJI_RASA_TOKEN' >&2; exit 1; }; \
      exec rasa run --enable-api --auth-token \"$BOKJI_RASA_TOKEN\" --interface 0.0.0.0 --port 5005 --model models \
-     --endpoints endpoints.yml --credentials credentials.yml"]
+     --endpoints endpoints.yml --credentials credentials.yml --logging-config-file logging.yml"]
 
 FROM python:3.11-slim AS app
 ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \

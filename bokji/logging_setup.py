@@ -1,9 +1,13 @@
-"""Log lines of our processes (web app, action server): one JSON object a line, masked, with the turn's request id.
+"""Log lines of our three processes (web app, action server, Rasa): one JSON object a line, masked, with the turn's request id.
 
 The request id follows one citizen turn across the processes: the web app takes (or makes) ``X-Request-ID``,
-sends it to Rasa in the message metadata and to the action server as a header; Rasa hands the metadata to
-the actions, whose log lines then carry the same id. It lives in a context variable, so a log call needs no
-extra argument (``asyncio.to_thread`` copies it into the worker thread).
+sends it to Rasa in the message metadata and to the action server as a header; Rasa binds it for the turn
+(bot/rest_channel.py) and hands the metadata to the actions, whose log lines then carry the same id. It lives in
+a context variable, so a log call needs no extra argument (``asyncio.to_thread`` copies it into the worker
+thread, and so does ``knowledge.answering.streaming.produce_in_background`` for a streamed answer's reader).
+
+Rasa (Python 3.10, its own environment) imports this module only through bot/logging.yml
+(``rasa run --logging-config-file``), so it uses the standard library and ``knowledge.rules.privacy`` only.
 
 Every line is masked before it is written: personal identifiers (``knowledge.rules.privacy.mask``) and
 ``token=`` query values (Rasa reads its token only from the URL, and httpx logs URLs).
@@ -14,10 +18,11 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
@@ -126,14 +131,42 @@ def text_formatter(process: str) -> logging.Formatter:
     return logging.Formatter(f"%(asctime)s {process} %(levelname)s [%(request_id)s] %(name)s: %(message)s")
 
 
+def formatter(process: str, log_format: LogFormat = "json") -> logging.Formatter:
+    """The formatter of ``log_format`` for ``process``."""
+    return JsonFormatter(process) if log_format == "json" else text_formatter(process)
+
+
+def formatter_from_env(process: str) -> logging.Formatter:
+    """The formatter ``BOKJI_LOG_FORMAT`` selects (json unless it says text): for Rasa, configured from a file."""
+    log_format: LogFormat = "text" if os.environ.get("BOKJI_LOG_FORMAT", "").strip().lower() == "text" else "json"
+    return formatter(process, log_format)
+
+
 def configure_logging(process: str, log_format: LogFormat = "json", level: str = "INFO") -> logging.Handler:
     """Send every log record of this process to stdout in ``log_format``, masked (call once in the entrypoint)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(MaskRecords())
-    handler.setFormatter(JsonFormatter(process) if log_format == "json" else text_formatter(process))
+    handler.setFormatter(formatter(process, log_format))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
     return handler
+
+
+# Loggers that get console handlers of their own after a logging config file is applied: the root (Rasa's CLI
+# installs coloredlogs there, rasa/__main__.py) and Sanic's three (``Sanic(...)`` applies sanic.log's defaults).
+CONSOLE_LOGGERS = ("", "sanic.root", "sanic.error", "sanic.access")
+
+
+def route_console_to(handler: logging.Handler, loggers: Iterable[str] = CONSOLE_LOGGERS) -> None:
+    """Make ``handler`` the only console handler of ``loggers`` ("" is the root); file handlers stay."""
+    for name in loggers:
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            console = isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler)
+            if console and old is not handler:
+                logger.removeHandler(old)
+        if handler not in logger.handlers:
+            logger.addHandler(handler)

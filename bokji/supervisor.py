@@ -86,6 +86,9 @@ def default_services(
                 endpoints,
                 "--credentials",
                 "credentials.yml",
+                # Our JSON lines (or BOKJI_LOG_FORMAT=text), masked, with the turn's request id (bot/logging.yml).
+                "--logging-config-file",
+                "logging.yml",
             ],
             rasa_port,
             "/status",

@@ -5,6 +5,7 @@ Channels differ only in how they parse requests and render replies; everything b
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import re
@@ -422,7 +423,9 @@ class Conversation:
         message = self._crisis_message(crisis)
         turn_id = self._transcripts.add_turn(sender_id, "bot", message.text, message.record_meta(False))
         notices = self._record_handoff(sender_id, message)
-        threading.Thread(target=self._notify_rasa, args=(sender_id,), name="crisis-notice", daemon=True).start()
+        # In the turn's context: the notice reaches Rasa (and its log lines) under the turn's request id.
+        notify = functools.partial(contextvars.copy_context().run, self._notify_rasa, sender_id)
+        threading.Thread(target=notify, name="crisis-notice", daemon=True).start()
         return ChatReply(messages=(replace(message, turn_id=turn_id), *notices))
 
     def _notify_rasa(self, sender_id: str) -> None:

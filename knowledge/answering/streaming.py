@@ -8,6 +8,7 @@ what it missed.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -73,7 +74,11 @@ class EventLog(Generic[T]):
 def produce_in_background(
     events: Iterator[T], log: EventLog[T], on_error: Callable[[BaseException], T], *, name: str
 ) -> threading.Thread:
-    """Drain ``events`` into ``log`` in a daemon thread; an exception becomes ``on_error``'s event. The log is closed at the end."""
+    """Drain ``events`` into ``log`` in a daemon thread; an exception becomes ``on_error``'s event. The log is closed at the end.
+
+    The thread runs in a copy of the caller's context, so its log lines carry the request id of the turn that
+    started it (the caller's server thread clears its own id after the request; the copy keeps it).
+    """
 
     def work() -> None:
         try:
@@ -84,6 +89,6 @@ def produce_in_background(
         finally:
             log.close()
 
-    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name=name, daemon=True)
     thread.start()
     return thread

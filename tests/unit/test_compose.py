@@ -148,7 +148,10 @@ def test_rasa_gets_exactly_what_its_endpoints_file_reads(compose: dict[str, Any]
         endpoints = ROOT / "bot" / re.search(r"--endpoints (\S+)", command).group(1)  # type: ignore[union-attr]
         assert endpoints.exists(), f"{name} uses {endpoints.name}, which bot/ does not have"
         read = set(re.findall(r"\$\{(BOKJI_[A-Z0-9_]+)\}", endpoints.read_text())) | {"BOKJI_RASA_TOKEN"}  # --auth-token
+        read |= {"BOKJI_LOG_FORMAT"}  # bot/logging.yml's formatter (bokji.logging_setup.formatter_from_env)
         assert set(_bokji_env(service)) == read, name
+        logging_config = re.search(r"--logging-config-file (\S+)", command)
+        assert logging_config and (ROOT / "bot" / logging_config.group(1)).exists(), f"{name} logs in Rasa's own format"
 
 
 def test_rasa_and_the_action_servers_are_only_on_the_private_network(compose: dict[str, Any]) -> None:

@@ -6,16 +6,26 @@ import asyncio
 import io
 import json
 import logging
-from collections.abc import Iterator
+import logging.config
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from flask.testing import FlaskClient
 
 from bokji.logging_setup import (
     configure_logging,
     current_request_id,
     request_id_bound,
+    route_console_to,
     valid_request_id,
 )
+from knowledge.answering.streaming import EventLog, produce_in_background
+from tests.unit.fakes import ScriptedRasa
 
 
 @pytest.fixture
@@ -32,6 +42,11 @@ def captured() -> Iterator[io.StringIO]:
     for h in handlers:
         root.addHandler(h)
     root.setLevel(level)
+
+
+@pytest.fixture
+def rasa() -> ScriptedRasa:
+    return ScriptedRasa()
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
@@ -139,3 +154,103 @@ def test_our_calls_to_the_action_server_carry_the_request_id() -> None:
             except Exception:  # noqa: BLE001 - only the header matters here, not how the client reads the stub
                 pass
     assert seen == ["staff-7", "staff-7"]
+
+
+# Rasa's lines: bot/logging.yml as `rasa run --logging-config-file` applies it (plain dictConfig; the formatter and
+# filter are ours, so the app environment can check the file without Rasa).
+RASA_LOGGING = Path(__file__).resolve().parents[2] / "bot" / "logging.yml"
+SANIC = ("sanic.root", "sanic.error", "sanic.access")
+
+
+@pytest.fixture
+def rasa_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], tuple[logging.Handler, io.StringIO]]]:
+    """Apply bot/logging.yml under a BOKJI_LOG_FORMAT; its handler writes into a buffer. Logging is restored after."""
+    touched = [logging.getLogger(name) for name in ("", "rasa", *SANIC)]
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in touched]
+
+    def apply(log_format: str) -> tuple[logging.Handler, io.StringIO]:
+        monkeypatch.setenv("BOKJI_LOG_FORMAT", log_format)
+        logging.config.dictConfig(yaml.safe_load(RASA_LOGGING.read_text(encoding="utf-8")))
+        (handler,) = logging.getLogger("rasa").handlers
+        stream = io.StringIO()
+        handler.setStream(stream)  # type: ignore[attr-defined]
+        return handler, stream
+
+    yield apply
+    for lg, handlers, level, propagate in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
+
+
+def test_rasa_logs_the_same_json_shape_masked_with_the_turn_id(rasa_logging: Callable[..., Any]) -> None:
+    _, stream = rasa_logging("json")
+    with request_id_bound("turn-from-web"):
+        logging.getLogger("rasa.core.processor").error("action failed for 010-1234-5678")
+    logging.getLogger("rasa.core.processor").debug("parse data: 기초연금 문의")  # Rasa's message dumps: DEBUG
+    (line,) = lines(stream)
+    assert {k: line[k] for k in ("level", "process", "logger", "request_id")} == {
+        "level": "ERROR", "process": "rasa", "logger": "rasa.core.processor", "request_id": "turn-from-web"
+    }  # fmt: skip
+    assert line["message"] == "action failed for [전화번호]"
+    assert "기초연금" not in stream.getvalue()
+
+
+def test_rasa_follows_bokji_log_format_text(rasa_logging: Callable[..., Any]) -> None:
+    _, stream = rasa_logging("text")
+    with request_id_bound("t-1"):
+        logging.getLogger("rasa.server").warning("slow")
+    assert " rasa WARNING [t-1] rasa.server: slow" in stream.getvalue()
+
+
+def test_the_console_handlers_rasa_and_sanic_add_later_are_replaced(rasa_logging: Callable[..., Any], tmp_path: Path) -> None:
+    """Rasa's CLI puts coloredlogs on the root after the file is applied and Sanic adds its own; both go back to ours."""
+    handler, stream = rasa_logging("json")
+    plain = io.StringIO()
+    root = logging.getLogger()
+    root.handlers[:] = [logging.StreamHandler(plain)]  # what coloredlogs.install leaves
+    log_file = logging.FileHandler(tmp_path / "rasa.log")  # `rasa run --log-file` stays
+    for name in SANIC:
+        logging.getLogger(name).handlers[:] = [logging.StreamHandler(plain)]
+        logging.getLogger(name).propagate = False
+    logging.getLogger("sanic.error").addHandler(log_file)
+    route_console_to(handler)
+    logging.getLogger("sanic.error").error("Exception occurred while handling uri")
+    logging.getLogger("bot.components.kiwi_tokenizer").warning("user dictionary reloaded")
+    assert plain.getvalue() == ""
+    assert [(line["logger"], line["process"]) for line in lines(stream)] == [
+        ("sanic.error", "rasa"), ("bot.components.kiwi_tokenizer", "rasa")
+    ]  # fmt: skip
+    assert "Exception occurred" in (tmp_path / "rasa.log").read_text(encoding="utf-8")
+    log_file.close()
+
+
+def test_a_streamed_answers_background_reader_logs_under_the_turns_id(captured: io.StringIO) -> None:
+    """The reader outlives the request: the server thread's id is cleared, the reader's lines keep the turn's."""
+    request_over = threading.Event()
+
+    def answer() -> Iterator[str]:
+        request_over.wait(5)
+        logging.getLogger("channels.conversation").warning("answer stream ended early")
+        yield "final"
+
+    log: EventLog[str] = EventLog()
+    with request_id_bound("turn-streamed"):
+        reader = produce_in_background(answer(), log, str, name="answer-follow")
+    assert current_request_id() == ""  # the request is over for the server thread
+    request_over.set()
+    reader.join(5)
+    (line,) = lines(captured)
+    assert line["request_id"] == "turn-streamed"
+    assert list(log.follow(1)) == ["final"]
+
+
+def test_the_crisis_notice_reaches_rasa_under_the_turns_id(client: FlaskClient, rasa: ScriptedRasa) -> None:
+    """Rasa hears of a crisis from a background thread; its call (and Rasa's lines) carry the citizen's turn id."""
+    client.post(
+        "/api/v1/chat", json={"session_id": "t1", "text": "너무 힘들어서 죽고 싶어요"}, headers={"X-Request-ID": "crisis-7"}
+    )
+    deadline = time.monotonic() + 5
+    while not rasa.metadata and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert rasa.metadata == [{"request_id": "crisis-7"}]
