@@ -90,6 +90,7 @@ def create_app(
     sender_ids = SenderIds.from_settings(settings.privacy, settings.data_dir)
     kakao_delivery = KakaoDelivery(conversation, settings.kakao, database, callback_poster, sender_ids=sender_ids, writer=writer)
     app.extensions["bokji.kakao"] = kakao_delivery
+    kakao_delivery.close_abandoned()  # Kakao answers this process's predecessor was computing: closed with an apology
     # One citizen's conversation exported or erased on request; its rows in Rasa's tracker store go too (a real Rasa only).
     trackers = TrackerEvents(settings.tracker_database()) if isinstance(engine, RasaClient) else None
     refile_legacy_kakao(database, sender_ids, trackers)  # conversations kept under a raw KakaoTalk key, from before

@@ -109,7 +109,8 @@ class KakaoDelivery:
         """Keep the parts and listen for staff turns; the thread pools start their threads on first use.
 
         ``sender_ids`` turns botUserKeys into the sender ids everything else sees (without: a random key, tests).
-        ``writer`` names this web process (host:port) so that, started again, it closes the answers it left.
+        ``writer`` names this web process (host:port) so that, started again, it closes the answers it left
+        (:meth:`close_abandoned`).
         """
         self._conversation = conversation
         self.sender_ids = sender_ids or SenderIds(secrets.token_bytes(32))
@@ -118,7 +119,6 @@ class KakaoDelivery:
         self._inbox = KakaoInbox(
             database, f"{self._writer}:{secrets.token_hex(4)}", settings.claim_lease_s, settings.answer_lease_s
         )
-        self._inbox.interrupt(computed_by=self._writer)  # what this process's predecessor was computing died with it
         self._poster = poster or HttpCallbackPoster(settings.callback_timeout_s)
         self._answers = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="kakao-answer")
         self._posts = ThreadPoolExecutor(max_workers=max(2, settings.workers // 2), thread_name_prefix="kakao-callback")
@@ -171,9 +171,13 @@ class KakaoDelivery:
             except RuntimeError:
                 logger.warning("kakao: shutting down, the callback for %s is left to another replica", sender)
             return callback_ack()
-        if callback_url:
+        if callback_url and not usable_callback:
             logger.warning("kakao: ignoring a callbackUrl outside the allowed hosts")
         return self._staff.compose(sender, [], notice=HOLDING, quick=[fetch_quick_reply()], via="reply")[0]
+
+    def close_abandoned(self) -> int:
+        """At start: close with an apology the answers this process's predecessor was computing (they died with it)."""
+        return self._inbox.interrupt(computed_by=self._writer)
 
     def forget(self, sender: str) -> None:
         """Drop what is held for ``sender`` (their conversation was deleted on request)."""
