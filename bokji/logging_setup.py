@@ -88,12 +88,22 @@ def request_id_bound(value: object) -> Iterator[str]:
         _current.reset(token)
 
 
+def readable(message: str) -> str:
+    r"""``message`` with ``\u`` escapes decoded when it is a JSON object (Rasa's structlog events), so masking sees Korean."""
+    if message.startswith("{") and "\\u" in message:
+        try:
+            return json.dumps(json.loads(message), ensure_ascii=False)
+        except ValueError:
+            pass
+    return message
+
+
 class MaskRecords(logging.Filter):
     """Mask personal identifiers and tokens in a record's message and stamp it with the current request id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Keep the record, rewritten."""
-        record.msg, record.args = redact(mask(record.getMessage())), ()
+        record.msg, record.args = redact(mask(readable(record.getMessage()))), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

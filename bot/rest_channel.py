@@ -31,10 +31,11 @@ def request_id_of(message: UserMessage) -> Any:
 
 
 async def adopt_console(_app: Sanic, _loop: AbstractEventLoop) -> None:
-    """Route the root and Sanic's loggers to bot/logging.yml's handler (no-op when Rasa runs without that file)."""
+    """Route the root and Sanic's loggers, and Python's warnings, to bot/logging.yml's handler (if Rasa runs with it)."""
     handler = next((h for h in logging.getLogger("rasa").handlers if h.get_name() == CONFIGURED_HANDLER), None)
     if handler is not None:
         route_console_to(handler)
+        logging.captureWarnings(True)  # a warning becomes a "py.warnings" line, not plain text on stderr
 
 
 class RestInput(RasaRestInput):

@@ -196,6 +196,15 @@ def test_rasa_logs_the_same_json_shape_masked_with_the_turn_id(rasa_logging: Cal
     assert "기초연금" not in stream.getvalue()
 
 
+def test_rasas_structlog_events_are_masked_despite_their_escapes(rasa_logging: Callable[..., Any]) -> None:
+    """Rasa renders structlog events as JSON with ``\\u`` escapes; a name in them is still found and masked."""
+    _, stream = rasa_logging("json")
+    event = {"text": "제 이름은 홍길동이고 010-1234-5678", "event": "rest.message.received.failure", "level": "error"}
+    logging.getLogger("rasa.core.channels.rest").error(json.dumps(event))  # what structlog's JSONRenderer hands over
+    (line,) = lines(stream)
+    assert json.loads(str(line["message"])) == {**event, "text": "제 이름은 [이름]이고 [전화번호]"}
+
+
 def test_rasa_follows_bokji_log_format_text(rasa_logging: Callable[..., Any]) -> None:
     _, stream = rasa_logging("text")
     with request_id_bound("t-1"):
