@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -44,9 +45,10 @@ BUSY = "지금 문의가 많아 답변이 늦어지고 있어요. 잠시 후 다
 MAX_WAITING_PER_USER = 3
 _PRUNE_EVERY_S = 30.0
 # How often a request waiting for an answer another replica computes looks again, and how often each replica
-# looks for held callbackUrls whose window has ended (whoever held them may have died).
+# looks for held callbackUrls whose window has ended (whoever held them may have died; a replica's own are
+# looked at the moment their window ends).
 _POLL_S = 0.1
-_SWEEP_S = 0.25
+_SWEEP_S = 1.0
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -93,6 +95,20 @@ class HttpCallbackPoster:
         self._http.close()
 
 
+_SHOWN = -1  # a _Job's row when its own request showed it: never kept in the database
+
+
+@dataclass
+class _Job:
+    """One answer being computed here; it reaches the database only if its request cannot show it in time."""
+
+    sender: str
+    future: Future[ChatReply] | None = None
+    reply: ChatReply | None = None
+    row: int | None = None  # its row once kept (or _SHOWN)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class KakaoDelivery:
     """Runs the shared conversation for Kakao users and gets each answer to them within Kakao's rules."""
 
@@ -129,6 +145,7 @@ class KakaoDelivery:
         self._user_locks = [threading.Lock() for _ in range(64)]
         self._last_prune = time.monotonic()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a callback window held here ends: sweep now
         self._sweeper: threading.Thread | None = None
         self._staff = StaffDelivery(
             conversation.handoffs, settings, self._poster.post, self._posts, self._inbox, self.sender_ids, event_api
@@ -149,23 +166,28 @@ class KakaoDelivery:
         self._prune(received)
         if self._staff.recipients is not None:
             self._staff.recipients.remember(sender, user_id)
-        if text is not None and not self._start_answer(sender, text, label):
+        job = self._start_answer(sender, text, label) if text is not None else None
+        if text is not None and job is None:
             logger.warning("kakao: turning a message away (%d answers in flight)", self._in_flight)
             return text_response(BUSY)
-        delivered = self._collect(sender, deadline)
+        delivered = self._collect(sender, deadline, job)
         waiting = self._inbox.waiting(sender)
         usable_callback = bool(callback_url) and callback_allowed(callback_url or "", self._settings.callback_hosts)
         if delivered:
             silent = all(not r.messages for r in delivered)  # a person has the chat: the bot said nothing
             if silent and not waiting and usable_callback and callback_url and not self._staff.pending(sender):
-                self._staff.hold(sender, callback_url)
+                window_s = self._window(received)
+                self._staff.hold(sender, callback_url, window_s)
+                self._arm(window_s)
                 return callback_ack(FORWARDING)
             return self._staff.replies(sender, delivered, waiting > 0, "reply")[0]
         if not waiting:
             return self._staff.compose(sender, [], via="reply")[0]
         pending = self._inbox.undelivered(sender) if usable_callback and callback_url else []
         if pending and callback_url:  # (waiting answers all claimed by another delivery: the user asks again)
-            self._inbox.hold(sender, "answers", callback_url, self._settings.callback_window_s, pending[-1].id)
+            window_s = self._window(received)
+            self._inbox.hold(sender, "answers", callback_url, window_s, pending[-1].id)
+            self._arm(window_s)
             try:
                 self._posts.submit(self._flush_logged, sender)  # an answer that finished just now found no callback
             except RuntimeError:
@@ -198,55 +220,91 @@ class KakaoDelivery:
     def close(self) -> None:
         """Stop the pools and the sweeper without waiting (what is not delivered stays in the database)."""
         self._stop.set()
+        self._wake.set()
         self._answers.shutdown(wait=False, cancel_futures=True)
         self._posts.shutdown(wait=False, cancel_futures=True)
         self._staff.close()
 
-    def _start_answer(self, sender: str, text: str, label: str | None) -> bool:
-        """Record a new answer and compute it on the pool; False when too many are in flight or waiting."""
+    def _start_answer(self, sender: str, text: str, label: str | None) -> _Job | None:
+        """Compute a new answer on the pool; None when too many are in flight or waiting."""
         with self._lock:
             busy = self._in_flight >= self._settings.max_in_flight
         if busy or self._inbox.waiting(sender) >= MAX_WAITING_PER_USER:
-            return False
-        answer_id = self._inbox.add(sender, self._writer)
+            return None
+        job = _Job(sender)
         with self._lock:
             self._in_flight += 1
             # In the request's context, so the answer's log lines and Rasa metadata carry its request id.
-            future = self._answers.submit(contextvars.copy_context().run, self._answer, answer_id, sender, text, label)
-            self._local[answer_id] = future
+            job.future = self._answers.submit(contextvars.copy_context().run, self._answer, job, text, label)
         # Outside the lock: a future that is already done runs the callback right here.
-        future.add_done_callback(functools.partial(self._finished, answer_id))
-        return True
+        job.future.add_done_callback(functools.partial(self._finished, job))
+        return job
 
-    def _answer(self, answer_id: int, sender: str, text: str, label: str | None) -> ChatReply:
-        with self._user_locks[hash(sender) % len(self._user_locks)]:
+    def _answer(self, job: _Job, text: str, label: str | None) -> ChatReply:
+        with self._user_locks[hash(job.sender) % len(self._user_locks)]:
             try:
-                reply = self._conversation.handle(sender, text, label)
+                reply = self._conversation.handle(job.sender, text, label)
             except Exception:
-                logger.exception("kakao: the conversation failed for %s", sender)
+                logger.exception("kakao: the conversation failed for %s", job.sender)
                 reply = self._conversation.fallback_reply(text)
+        with job.lock:
+            job.reply = reply
+            row = job.row
+        if row is None or row == _SHOWN:
+            return reply  # its request shows it, or is about to keep it in the database
         try:
-            if not self._inbox.complete(answer_id, reply.messages):
-                logger.warning("kakao: answer %d for %s came after it was closed; it is in the transcript", answer_id, sender)
-            self._flush(sender)
+            if not self._inbox.complete(row, reply.messages):
+                logger.warning("kakao: answer %d for %s came after it was closed; it is in the transcript", row, job.sender)
+            self._flush(job.sender)
         except Exception:  # the database is down: the answer stays in the transcript
-            logger.exception("kakao: keeping answer %d for %s failed", answer_id, sender)
+            logger.exception("kakao: keeping answer %d for %s failed", row, job.sender)
         return reply
 
-    def _finished(self, answer_id: int, _future: Future[ChatReply]) -> None:
+    def _finished(self, job: _Job, _future: Future[ChatReply]) -> None:
         with self._lock:
             self._in_flight -= 1
-            self._local.pop(answer_id, None)
+            if job.row is not None:
+                self._local.pop(job.row, None)
+
+    def _keep(self, job: _Job) -> None:
+        """The request cannot show its own answer: keep it in the database for the next message or a callback."""
+        with job.lock:
+            if job.row is not None:
+                return
+            messages = job.reply.messages if job.reply is not None else None
+            job.row = self._inbox.add(job.sender, self._writer, messages)
+            if messages is None and job.future is not None and not job.future.done():
+                with self._lock:
+                    self._local[job.row] = job.future
 
     def _fits(self, replies: list[ChatReply]) -> bool:
         return render([m for r in replies for m in r.messages], operator=self._settings.operator_button).complete
 
-    def _collect(self, sender: str, deadline: float) -> list[ChatReply]:
+    def _collect(self, sender: str, deadline: float, job: _Job | None) -> list[ChatReply]:
         """Take the user's answers that are ready by ``deadline``, in order, as many as one response can show.
 
-        An answer computed here is waited for directly; one another replica computes is looked up again every
-        ``_POLL_S``. Each is claimed and recorded as delivered in one statement, so no other replica shows it.
+        First those kept in the database (claimed and recorded as delivered in one statement, so no other replica
+        shows them), then ``job``, this request's own answer, which touches the database only when it is late:
+        an answer computed here is waited for directly, one another replica computes is looked up every ``_POLL_S``.
         """
+        delivered = self._collect_kept(sender, deadline)
+        if job is None:
+            return delivered
+        assert job.future is not None
+        if not self._inbox.undelivered(sender):  # nothing older still waits: this request may show its own answer
+            try:
+                job.future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except (FutureTimeout, CancelledError):
+                pass
+            with job.lock:
+                reply = job.reply if job.row is None else None
+                if reply is not None and (not delivered or self._fits(delivered + [reply])):
+                    job.row = _SHOWN
+                    return delivered + [reply]
+        self._keep(job)
+        return delivered
+
+    def _collect_kept(self, sender: str, deadline: float) -> list[ChatReply]:
         delivered: list[ChatReply] = []
         while True:
             pending = self._inbox.undelivered(sender)
@@ -281,6 +339,16 @@ class KakaoDelivery:
         for callback in self._inbox.open_callbacks(sender, "answers"):
             self._use_callback(callback, at_deadline=False)
 
+    def _window(self, received: float) -> float:
+        """The rest of a callbackUrl's window: it counts from the request, as Kakao's minute does."""
+        return max(0.0, received + self._settings.callback_window_s - time.monotonic())
+
+    def _arm(self, window_s: float) -> None:
+        """Sweep when a window held here ends (armed after the row is written, so the row is due by then)."""
+        timer = threading.Timer(window_s, self._wake.set)
+        timer.daemon = True
+        timer.start()
+
     def _flush_logged(self, sender: str) -> None:
         try:
             self._flush(sender)
@@ -297,7 +365,11 @@ class KakaoDelivery:
 
     def _sweep(self) -> None:
         failing = False
-        while not self._stop.wait(_SWEEP_S):
+        while True:
+            self._wake.wait(_SWEEP_S)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 for callback in self._inbox.due_callbacks():
                     if callback.kind == "staff":

@@ -100,9 +100,10 @@ class KakaoInbox:
         return or_(model.claimed_by.is_(None), model.claimed_at < now - self._lease)
 
     # ---- answers ---------------------------------------------------------------------------------------
-    def add(self, sender: str, computed_by: str) -> int:
-        """A new answer being computed by ``computed_by`` (host:port); its id."""
-        row = KakaoPendingAnswer(sender_id=sender, status="computing", computed_by=computed_by, created_at=now_utc())
+    def add(self, sender: str, computed_by: str, messages: Sequence[BotMessage] | None = None) -> int:
+        """An answer that missed its request: being computed by ``computed_by`` (host:port), or ready; its id."""
+        ready = {"status": "ready", "reply": encode_messages(messages)} if messages is not None else {"status": "computing"}
+        row = KakaoPendingAnswer(sender_id=sender, computed_by=computed_by, created_at=now_utc(), **ready)
         with self.database.session() as session:
             session.add(row)
             session.flush()

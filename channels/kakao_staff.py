@@ -36,8 +36,9 @@ NOTHING_WAITING = "지금 기다리고 있는 답변은 없어요. 궁금한 복
 FORWARDED = "상담원에게 메시지를 전달했어요. 상담원의 답은 다음에 메시지를 보내실 때 전해 드려요."
 FORWARDING = "상담원에게 메시지를 전달했어요. 잠시 상담원의 답을 기다려 볼게요..."
 NO_REPLY_YET = "상담원의 답이 아직 없어요. 답이 오면 다음에 메시지를 보내실 때 전해 드려요."
-# Kakao keeps a callbackUrl valid for one minute from the request: past it, a held one is given up unused.
-CALLBACK_VALID = timedelta(seconds=60)
+# Kakao keeps a callbackUrl valid for one minute from the request, which came up to 4.5 s (the most
+# BOKJI_KAKAO__ANSWER_BUDGET_S allows) before its row: past that, a held one is given up unused.
+CALLBACK_VALID = timedelta(seconds=55)
 
 
 def callback_expired(callback: HeldCallback) -> bool:
@@ -161,11 +162,11 @@ class StaffDelivery:
                     return staff[:count], note, card
         return (staff[:1], notice, False) if not messages else ([], notice, person)
 
-    def hold(self, sender: str, url: str) -> None:
-        """Keep the user's callbackUrl open for a person's reply for the callback window (an older one is answered now)."""
+    def hold(self, sender: str, url: str, window_s: float) -> None:
+        """Keep the user's callbackUrl open for a person's reply for ``window_s`` (an older one is answered now)."""
         for older in self._inbox.open_callbacks(sender, "staff"):
             self.answer_due(older)
-        self._inbox.hold(sender, "staff", url, self._settings.callback_window_s)
+        self._inbox.hold(sender, "staff", url, window_s)
 
     def answer_due(self, callback: HeldCallback) -> None:
         """Nobody answered within the window: say the reply comes with the next message (staff turns if any)."""
