@@ -198,6 +198,76 @@ def transcript(scale: ScaleOut, session: str) -> list[tuple[str, str]]:
     ]
 
 
+def kakao(scale: ScaleOut, user: str, utterance: str, callback_url: str | None = None) -> tuple[dict[str, Any], str]:
+    """One KakaoTalk skill request through nginx, as Kakao sends it: the SkillResponse and the web app that answered."""
+    extra = {"bokji": "fetch"} if utterance == "답변 보기" else None
+    response = httpx.post(
+        f"{scale.proxy}/kakao/skill",
+        json=skill_request(utterance, user_id=user, callback_url=callback_url, client_extra=extra),
+        headers={"X-Bokji-Kakao-Token": KAKAO_TOKEN},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return assert_skill_response(response.json()), response.headers["X-Bokji-Upstream"].split(",")[-1].strip()
+
+
+def test_kakao_answers_computed_on_one_replica_are_delivered_once_by_the_other(scale_out: ScaleOut) -> None:
+    """Every Kakao answer is late here (0.1 s budget): it is shown by whichever web app gets the next message, or
+    POSTed to a callbackUrl another web app holds, exactly once (no pinning: nginx round-robins /kakao/)."""
+    scale, user = scale_out, "kakao" + secrets.token_hex(6)
+    shown: list[tuple[str, str]] = []  # (what the user read, through which web app), requests and callbacks alike
+
+    def read(body: dict[str, Any], upstream: str) -> None:
+        if not body.get("useCallback"):
+            shown.append((texts(body), upstream))
+
+    body, asked_on = kakao(scale, user, "기초연금 얼마에요")
+    read(body, asked_on)
+    for _ in range(30):  # 답변 보기 until it comes (every 2 s: 20 messages a minute per user): alternating web apps
+        if any("349,700원" in text for text, _ in shown):
+            break
+        time.sleep(2.0)
+        read(*kakao(scale, user, "답변 보기"))
+    answered = [upstream for text, upstream in shown if "349,700원" in text]
+    assert len(answered) == 1, f"the answer is shown exactly once: {shown}"
+
+    receiver = Receiver()
+    try:
+        body, asked_on = kakao(scale, user, "주거급여 신청은 어디서 해요?")  # no callbackUrl: computed on this web app
+        read(body, asked_on)
+        body, held_on = kakao(scale, user, "답변 보기", callback_url=receiver.url)  # the other web app holds it
+        read(body, held_on)
+        assert held_on != asked_on, "nginx sent the next request to the other web app"
+        if body.get("useCallback"):
+            _, posted = receiver.next(timeout=60)
+            shown.append((texts(assert_skill_response(posted)), "callback"))
+        time.sleep(1.0)
+        assert receiver.bodies.empty(), "a callbackUrl is used once"
+    finally:
+        receiver.close()
+    for _ in range(30):
+        body, upstream = kakao(scale, user, "답변 보기")
+        read(body, upstream)
+        if "기다리고 있는 답변은 없어요" in texts(body):
+            break
+        time.sleep(2.0)
+    # Every answer the transcript holds for this user reached them exactly once, whichever web app computed it.
+    sender = SenderIds(scale.id_key.encode()).kakao(user)
+    engine = sqlalchemy.create_engine(scale.database_url)
+    try:
+        with engine.connect() as connection:
+            query = sqlalchemy.text("SELECT text FROM turns WHERE sender_id = :sender AND role = 'bot' ORDER BY id")
+            answers = [row[0] for row in connection.execute(query, {"sender": sender})]
+    finally:
+        engine.dispose()
+    assert len(answers) >= 2, answers
+    everything = "\n".join(text for text, _ in shown)
+    for answer in answers:
+        assert everything.count(answer[:20]) == 1, f"shown exactly once: {answer[:40]!r} in {shown}"
+    assert "기다리고 있는 답변은 없어요" in shown[-1][0], f"nothing left waiting: {shown}"
+    assert {upstream for _, upstream in shown} >= set(scale.nginx_upstreams()), f"both web apps served the user: {shown}"
+
+
 def test_one_conversation_alternates_replicas_and_survives_killed_ones(scale_out: ScaleOut) -> None:
     scale, session = scale_out, "citizen-" + secrets.token_hex(4)
     reply, first = say(scale, session, "기초연금 얼마에요")
@@ -253,76 +323,6 @@ def test_one_conversation_alternates_replicas_and_survives_killed_ones(scale_out
     time.sleep(5)  # nginx's fail_timeout: the restarted web app is tried again
     upstreams = {say(scale, session, "기초연금 얼마에요")[1] for _ in range(4)}
     assert len(upstreams) == 2, f"after the restarts both web apps answer again: {scale.served[-4:]}"
-
-
-def kakao(scale: ScaleOut, user: str, utterance: str, callback_url: str | None = None) -> tuple[dict[str, Any], str]:
-    """One KakaoTalk skill request through nginx, as Kakao sends it: the SkillResponse and the web app that answered."""
-    extra = {"bokji": "fetch"} if utterance == "답변 보기" else None
-    response = httpx.post(
-        f"{scale.proxy}/kakao/skill",
-        json=skill_request(utterance, user_id=user, callback_url=callback_url, client_extra=extra),
-        headers={"X-Bokji-Kakao-Token": KAKAO_TOKEN},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return assert_skill_response(response.json()), response.headers["X-Bokji-Upstream"].split(",")[-1].strip()
-
-
-def test_kakao_answers_computed_on_one_replica_are_delivered_once_by_the_other(scale_out: ScaleOut) -> None:
-    """Every Kakao answer is late here (0.1 s budget): it is shown by whichever web app gets the next message, or
-    POSTed to a callbackUrl another web app holds, exactly once (no pinning: nginx round-robins /kakao/)."""
-    scale, user = scale_out, "kakao" + secrets.token_hex(6)
-    shown: list[tuple[str, str]] = []  # (what the user read, through which web app), requests and callbacks alike
-
-    def read(body: dict[str, Any], upstream: str) -> None:
-        if not body.get("useCallback"):
-            shown.append((texts(body), upstream))
-
-    body, asked_on = kakao(scale, user, "기초연금 얼마에요")
-    read(body, asked_on)
-    for _ in range(60):  # 답변 보기 until it comes: the requests alternate between the web apps
-        if any("349,700원" in text for text, _ in shown):
-            break
-        time.sleep(0.5)
-        read(*kakao(scale, user, "답변 보기"))
-    answered = [upstream for text, upstream in shown if "349,700원" in text]
-    assert len(answered) == 1, f"the answer is shown exactly once: {shown}"
-
-    receiver = Receiver()
-    try:
-        body, asked_on = kakao(scale, user, "주거급여 신청은 어디서 해요?")  # no callbackUrl: computed on this web app
-        read(body, asked_on)
-        body, held_on = kakao(scale, user, "답변 보기", callback_url=receiver.url)  # the other web app holds it
-        read(body, held_on)
-        assert held_on != asked_on, "nginx sent the next request to the other web app"
-        if body.get("useCallback"):
-            _, posted = receiver.next(timeout=60)
-            shown.append((texts(assert_skill_response(posted)), "callback"))
-        time.sleep(1.0)
-        assert receiver.bodies.empty(), "a callbackUrl is used once"
-    finally:
-        receiver.close()
-    for _ in range(60):
-        body, upstream = kakao(scale, user, "답변 보기")
-        read(body, upstream)
-        if "기다리고 있는 답변은 없어요" in texts(body):
-            break
-        time.sleep(0.5)
-    # Every answer the transcript holds for this user reached them exactly once, whichever web app computed it.
-    sender = SenderIds(scale.id_key.encode()).kakao(user)
-    engine = sqlalchemy.create_engine(scale.database_url)
-    try:
-        with engine.connect() as connection:
-            query = sqlalchemy.text("SELECT text FROM turns WHERE sender_id = :sender AND role = 'bot' ORDER BY id")
-            answers = [row[0] for row in connection.execute(query, {"sender": sender})]
-    finally:
-        engine.dispose()
-    assert len(answers) == 2, answers
-    everything = "\n".join(text for text, _ in shown)
-    for answer in answers:
-        assert everything.count(answer[:20]) == 1, f"shown exactly once: {answer[:40]!r} in {shown}"
-    assert "기다리고 있는 답변은 없어요" in shown[-1][0], f"nothing left waiting: {shown}"
-    assert {upstream for _, upstream in shown} >= set(scale.nginx_upstreams()), f"both web apps served the user: {shown}"
 
 
 def _restart(stack: Stack, name: str, failures: list[BaseException]) -> None:
