@@ -26,7 +26,14 @@ def main() -> None:
     app.extensions["bokji.warm_up"] = warm_up
     warm_up.start()
     # waitress's own errors (bad request lines, oversized headers) in Korean JSON too
-    serve(app, host=settings.web_host, port=settings.web_port, threads=settings.web_threads, _server=create_korean_server)
+    serve(
+        app,
+        host=settings.web_host,
+        port=settings.web_port,
+        threads=settings.web_threads,
+        connection_limit=settings.web_connection_limit,
+        _server=create_korean_server,
+    )
 
 
 main()

@@ -201,6 +201,13 @@ class AppSettings(ProcessSettings):
         le=256,
         description="Waitress worker threads: each open live-update stream (a widget in a handoff, a console) holds one",
     )
+    web_connection_limit: int = Field(
+        1000,
+        ge=10,
+        le=100_000,
+        description="Open connections the web app accepts at once (waitress's default of 100 made citizens past the "
+        "100th wait for an idle keep-alive connection to time out when the web app is reached without a proxy)",
+    )
     rasa_url: str = Field("http://127.0.0.1:5005", description="Rasa server (REST webhook)")
     actions_url: str = Field("http://127.0.0.1:5055", description="Action server: health checks and streamed answers")
     rasa_token: SecretStr = Field(
