@@ -35,6 +35,7 @@ from tests.postgres import free_port
 
 RESULTS = Path(__file__).parent / "results"
 CLIENT_TIMEOUT_S = 120.0
+WARM_BURST = 64  # simultaneous warm-up turns: more than the web apps' threads, so every pool opens what the load opens
 
 
 def load_env(key: str) -> dict[str, str]:
@@ -96,11 +97,26 @@ def simulate(url: str, key: str, args: argparse.Namespace) -> dict[str, Any]:
         return aggregate(list(records), time.perf_counter() - started)
 
 
-def warm(url: str, key: str, turns: int) -> None:
-    """What loads lazily loads before the clock starts (one turn per web app behind the proxy)."""
+def warm(url: str, key: str, turns: int, burst: int = WARM_BURST) -> None:
+    """What loads lazily loads before the clock starts, then a burst of simultaneous turns.
+
+    One turn per web app behind the proxy loads what loads on first use; the burst (``burst`` citizens at once, each
+    one FAQ turn) opens the connection pools the load will use (each new PostgreSQL connection is a server process of
+    its own), so memory "at start" is a warm server's and growth over the run means what the issue asks: a leak.
+    """
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
         for n in range(turns):
             http.post("/api/v1/chat", json={"session_id": f"warm-up-{n}", "text": "기초연금 얼마에요"})
+
+    def one(n: int) -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
+            http.post("/api/v1/chat", json={"session_id": f"warm-burst-{n}", "text": "아동수당은 한 달에 얼마예요?"})
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(burst)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def measured(url: str, key: str, pids: Callable[[], dict[str, int]], args: argparse.Namespace, warm_turns: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ IDLE_LEAVES = (
     "wait (threading.py",
     "Condition.wait",
     "_run_server_forever",
+    "serve (sanic/server/runners.py",  # Rasa's event loop waiting for the next request
     "select (",
     "SyncStream.read",
     "sock_recv",

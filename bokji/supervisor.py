@@ -117,6 +117,12 @@ def stack_env(host: str, ports: tuple[int, int, int], data_dir: Path | None = No
         BOKJI_RASA_URL=f"http://{host}:{rasa_port}",
         BOKJI_ACTIONS_URL=f"http://{host}:{actions_port}",
     )
+    # One math thread per process: three processes share the cores, and OpenBLAS's or TensorFlow's helper threads only
+    # spin waiting for a core another process holds (py-spy under 50 citizens showed the action server's 36-microsecond
+    # vector product as 20 % of its busy time). The model and the embedder take their own thread counts.
+    # An operator's value wins.
+    for name in ("OPENBLAS_NUM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS"):
+        env.setdefault(name, "1")
     if data_dir is not None:
         env["BOKJI_DATA_DIR"] = str(data_dir)
     env.update(shared_state_env(env))

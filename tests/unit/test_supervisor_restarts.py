@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bokji.supervisor import Backoff, Restarts, Stack, endpoints_file, shared_state_env, stack_env
 
 
@@ -67,3 +69,14 @@ def test_every_variable_the_endpoints_files_read_is_set() -> None:
     for name in ("endpoints.yml", "endpoints.redis.yml"):
         for variable in re.findall(r"\$\{(\w+)\}", (bot / name).read_text()):
             assert variable in {**env, **shared_state_env(env)}, f"{name} reads {variable}, which bokji run does not set"
+
+
+def test_each_process_gets_one_math_thread_unless_the_operator_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "4")
+    env = stack_env("127.0.0.1", (5005, 5055, 8000), tmp_path)
+    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    assert env["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
+    assert env["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"
