@@ -198,8 +198,9 @@ def markdown(r: dict[str, Any]) -> str:
         lines += ["", f"Processes that grew more than 10%: {', '.join(over) if over else 'none'}."]
         if "postgres" in run["rss"]["processes"]:
             lines.append(
-                "PostgreSQL's figure is the postmaster with its backends: it counts shared buffers as they are first"
-                " touched and one backend per new pooled connection, so it grows while the load warms the database."
+                "PostgreSQL's figure is the postmaster with its backends, their shared buffers counted once (every"
+                " backend maps the same pages; a sum of VmRSS counted them once per backend and showed +69 %), after a"
+                " warm-up burst that opened the pools' connections."
             )
     for name, why in r.get("skipped", {}).items():
         lines += ["", f"## {name}: not run ({why})"]

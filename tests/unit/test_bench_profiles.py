@@ -40,3 +40,14 @@ def test_the_load_report_lists_each_process_profile_beside_the_numbers() -> None
     }  # fmt: skip
     text = markdown(report)
     assert "- **rasa** (100 busy samples): 60.0% E5._encode" in text
+
+
+def test_memory_counts_shared_pages_once_and_equals_vmrss_without_them() -> None:
+    import os
+
+    from bench.load import _status_kb, rss_mb
+
+    status = "Name:\tpostgres\nVmRSS:\t  9000 kB\nRssAnon:\t  1000 kB\nRssFile:\t  2000 kB\nRssShmem:\t  6000 kB\nThreads:\t1\n"
+    assert _status_kb(status) == {"VmRSS": 9000, "RssAnon": 1000, "RssFile": 2000, "RssShmem": 6000}
+    own = _status_kb(open(f"/proc/{os.getpid()}/status").read())
+    assert abs(rss_mb(os.getpid()) - own["VmRSS"] / 1024) < 0.05 * own["VmRSS"] / 1024 + 5
