@@ -36,7 +36,7 @@ USER bokji
 # 0.0.0.0 inside the container so the web app and the action server reach it over the private network; 5005 is
 # not EXPOSEd and must not be published. The shell form expands the token from the environment at start.
 CMD ["sh", "-c", "test -n \"$BOKJI_RASA_TOKEN\" || { echo 'set BOKJI_RASA_TOKEN' >&2; exit 1; }; \
-     exec rasa run --enable-api --auth-token \"$BOKJI_RASA_TOKEN\" --interface 0.0.0.0 --port 5005 --model models \
+     exec rasa run --enable-api --auth-token=\"$BOKJI_RASA_TOKEN\" --interface 0.0.0.0 --port 5005 --model models \
      --endpoints endpoints.yml --credentials credentials.yml --logging-config-file logging.yml"]
 
 FROM python:3.11-slim AS app

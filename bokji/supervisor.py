@@ -75,7 +75,8 @@ def default_services(
                 rasa_bin,
                 "run",
                 "--enable-api",
-                *(["--auth-token", rasa_token] if rasa_token else []),
+                # One argument with "=": a random token may begin with "-", which argparse would take for an option.
+                *([f"--auth-token={rasa_token}"] if rasa_token else []),
                 "--interface",
                 host,
                 "--port",

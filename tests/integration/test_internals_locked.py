@@ -54,7 +54,7 @@ def test_rasa_listens_on_loopback_with_an_auth_token_that_opens_its_api(stack: R
     port = stack.rasa.rsplit(":", 1)[1]
     rasa = next(line.split() for line in listing.splitlines() if "rasa run" in line and f"--port {port}" in line)
     assert rasa[rasa.index("--interface") + 1] == "127.0.0.1"
-    token = rasa[rasa.index("--auth-token") + 1]
+    token = next(arg.removeprefix("--auth-token=") for arg in rasa if arg.startswith("--auth-token="))
     assert token == stack.rasa_token  # an operator's BOKJI_RASA_TOKEN is used as given (else bokji run makes one)
     tracker = httpx.get(f"{stack.rasa}/conversations/x/tracker", params={"token": token}, timeout=10)
     assert tracker.status_code == 200 and tracker.json()["sender_id"] == "x"

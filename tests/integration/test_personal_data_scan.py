@@ -119,8 +119,9 @@ def rasa_token(stack: RunningStack) -> str:
             args = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"--auth-token" in args and port.encode() in args:
-            return args[args.index(b"--auth-token") + 1].decode()
+        given = [a for a in args if a.startswith(b"--auth-token=")]
+        if given and port.encode() in args:
+            return given[0].removeprefix(b"--auth-token=").decode()
     return ""
 
 

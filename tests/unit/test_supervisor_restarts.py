@@ -80,3 +80,17 @@ def test_each_process_gets_one_math_thread_unless_the_operator_says_otherwise(
     assert env["OPENBLAS_NUM_THREADS"] == "1"
     assert env["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
     assert env["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"
+
+
+def test_a_rasa_token_that_begins_with_a_dash_reaches_rasa_as_a_value() -> None:
+    # token_urlsafe begins with "-" about once in 64 starts; as a separate argument argparse read it as an option
+    # and `rasa run` exited with "expected one argument".
+    import argparse
+
+    from bokji.supervisor import default_services
+
+    rasa = next(s for s in default_services("127.0.0.1", rasa_token="-Xk9_token") if s.name == "rasa")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-t", "--auth-token")
+    known, _ = parser.parse_known_args([a for a in rasa.argv if a.startswith("--auth-token")])
+    assert known.auth_token == "-Xk9_token"
