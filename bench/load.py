@@ -87,14 +87,15 @@ def rss_mb(pid: int) -> float:
             status = Path(f"/proc/{current}/status").read_text()
         except OSError:
             continue
-        own_kb += sum(int(v) for k, v in _status_kb(status).items() if k in ("RssAnon", "RssFile"))
-        shared_kb = max(shared_kb, _status_kb(status).get("RssShmem", 0))
+        fields = _status_kb(status)
+        own_kb += fields.get("RssAnon", 0) + fields.get("RssFile", 0)
+        shared_kb = max(shared_kb, fields.get("RssShmem", 0))
     return round((own_kb + shared_kb) / 1024, 1)
 
 
 def _status_kb(status: str) -> dict[str, int]:
     """The ``kB`` fields of a /proc/<pid>/status text."""
-    out = {}
+    out: dict[str, int] = {}
     for line in status.splitlines():
         name, _, value = line.partition(":")
         if value.strip().endswith("kB"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -29,9 +30,7 @@ IDLE_LEAVES = (
 
 def py_spy() -> str | None:
     """Path of the py-spy binary of this environment (requirements/app.lock), None when it is missing."""
-    return shutil.which("py-spy") or next(
-        (str(p) for p in [Path(__file__).parents[1] / ".venv" / "bin" / "py-spy"] if p.exists()), None
-    )
+    return shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
 
 
 def record(pids: dict[str, int], seconds: int, out_dir: Path, rate: int = 50) -> list[subprocess.Popen[bytes]]:

@@ -76,14 +76,19 @@ class BotMessage:
             "sources": [dict(s) for s in self.sources],
         }
 
-    def record_meta(self, degraded: bool) -> dict[str, Any]:
-        """What the transcript keeps next to the text, enough to show the message again later."""
-        return {
+    def record_meta(self, degraded: bool | None = None) -> dict[str, Any]:
+        """What the transcript keeps next to the text, enough to show the message again (:meth:`from_record`).
+
+        ``degraded`` overrides the meta's own flag; None keeps the meta as it is.
+        """
+        recorded = {
             **self.meta,
-            "degraded": degraded,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
             "sources": [dict(s) for s in self.sources],
         }
+        if degraded is not None:
+            recorded["degraded"] = degraded
+        return recorded
 
     @classmethod
     def from_record(cls, turn: dict[str, Any]) -> BotMessage:

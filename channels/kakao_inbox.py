@@ -15,11 +15,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
-from channels.conversation import BotMessage, Button
+from channels.conversation import BotMessage
 from channels.store.database import Database
 from channels.store.models import KakaoCallback, KakaoPendingAnswer
 
@@ -55,35 +54,13 @@ class HeldCallback:
 
 
 def encode_messages(messages: Sequence[BotMessage]) -> str:
-    """The JSON kept for an answer's messages."""
-    return json.dumps(
-        [
-            {
-                "text": m.text,
-                "buttons": [[b.title, b.payload] for b in m.buttons],
-                "sources": [dict(s) for s in m.sources],
-                "meta": m.meta,
-                "turn_id": m.turn_id,
-            }
-            for m in messages
-        ],
-        ensure_ascii=False,
-    )
+    """The JSON kept for an answer's messages: each as the transcript records a bot turn."""
+    return json.dumps([{"text": m.text, "id": m.turn_id, "meta": m.record_meta()} for m in messages], ensure_ascii=False)
 
 
 def decode_messages(raw: str) -> tuple[BotMessage, ...]:
     """The messages back from :func:`encode_messages`."""
-    items: list[dict[str, Any]] = json.loads(raw)
-    return tuple(
-        BotMessage(
-            str(m["text"]),
-            tuple(Button(str(t), str(p)) for t, p in m.get("buttons", [])),
-            tuple(m.get("sources", [])),
-            dict(m.get("meta") or {}),
-            m.get("turn_id"),
-        )
-        for m in items
-    )
+    return tuple(BotMessage.from_record(item) for item in json.loads(raw))
 
 
 class KakaoInbox:
