@@ -37,7 +37,9 @@ def test_a_crisis_is_answered_before_rasa_and_rasa_only_hears_the_crisis_intent(
     response = app.test_client().post("/api/v1/chat", json={"session_id": "c1", "text": "남편이 때려요 무서워요"})
     assert response.status_code == 200
     message, notice = response.get_json()["messages"]  # the crisis reply, then what happens with the handoff
-    assert "상담원" in notice["text"] and notice["buttons"] == []  # urgent: no way out of the queue is offered
+    # In office hours the notice gives the place in line, outside them when staff come back: both say it waits.
+    assert "대기" in notice["text"] and "129" in notice["text"] + message["text"]
+    assert notice["buttons"] == []  # urgent: no way out of the queue is offered
     assert message["text"].index("112") < message["text"].index("1366") < message["text"].index("129")
     assert "소득" not in message["text"]
     assert [s["title"] for s in message["sources"]][:2] == ["경찰청 112 신고", load_title("women_emergency")]
