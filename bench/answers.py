@@ -21,6 +21,7 @@ import json
 import socket
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ def run_one(
         "first_token_ms": None if trace.first_token_ms is None else round(trace.first_token_ms, 1),
         "generate_ms": round(trace.generate_ms, 1),
         "tokens": trace.tokens,
+        "threads": trace.threads,
         "text": answer.text,
     }
     row["attempted"] = trace.generate_ms > 0
@@ -191,6 +193,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             sum(bool(r["delivered_unsupported"]) for r in generated) / max(1, len(generated)), 3
         ),
         "latency_by_mode": by_mode,
+        "threads_used": dict(sorted(Counter(r["threads"] for r in written).items())),
         "first_token_ms_p50": _pct([r["first_token_ms"] for r in written if r["first_token_ms"] is not None], 0.5),
         "tokens_per_s_p50": round(statistics.median(tokens_per_s), 1) if tokens_per_s else None,
     }
@@ -314,6 +317,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions of each kind (quick look)")
     parser.add_argument("--frozen", action=argparse.BooleanOptionalAction, default=True, help="also ask the frozen held-out set")
+    parser.add_argument("--out", default="answers", help="results file name in bench/results (without .json/.md)")
     args = parser.parse_args()
     data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
     frozen = yaml.safe_load(FROZEN.read_text(encoding="utf-8")) if args.frozen else {}
@@ -369,10 +373,10 @@ def main() -> None:
         report["answers"][scenario] = rows
         print(scenario, json.dumps(report["scenarios"][scenario], ensure_ascii=False))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "answers.json").write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    (RESULTS / "answers.md").write_text(markdown(report), encoding="utf-8")
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (RESULTS / f"{args.out}.md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))
-    print(f"wrote {RESULTS / 'answers.json'} and answers.md")
+    print(f"wrote {RESULTS / args.out}.json and .md")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,13 @@ class LlmSettings(BaseModel):
     threads: int = Field(
         1, ge=1, le=64, description="CPU threads for the in-process model (2 only on an otherwise idle 2-core server)"
     )
+    threads_when_idle: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="A generation that starts while the other cores are idle (no runnable thread wants them) uses up to "
+        "this many threads; 0 or 1 keeps `threads` always",
+    )
     context_tokens: int = Field(2048, ge=512, le=32768, description="Context window of the in-process model")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: greedy, always the most likely token)")
     max_tokens: int = Field(120, ge=16, le=2048, description="Longest generated answer, in tokens")

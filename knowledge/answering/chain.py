@@ -36,6 +36,7 @@ from knowledge.answering.grounding import (
     check_grounding,
     citations,
     extract_facts,
+    focus_passage,
     renumber_citations,
 )
 from knowledge.answering.llm import LlamaCppChat
@@ -444,17 +445,17 @@ class AnswerChain:
         return AnswerEvent("final", answer=replace(answer, decision=trace), trace=trace)
 
     # -- generation ----------------------------------------------------------------------------
-    def _passages(self, hits: list[Hit]) -> list[tuple[str, str]]:
+    def _passages(self, hits: list[Hit], question: str) -> list[tuple[str, str]]:
         out = []
         for hit in hits[: self.settings.passages]:
             item = hit.item
-            text = f"{item.title}\n{item.body}"[: self.settings.passage_chars]
+            text = focus_passage(question, f"{item.title}\n{item.body}", self.settings.passage_chars)
             out.append((item.source.title, mask(text)))
         return out
 
     def _generate(self, state: _State) -> Iterator[AnswerEvent]:
         trace = state.trace
-        passages = self._passages(state.hits)
+        passages = self._passages(state.hits, state.standalone)
         texts = [f"{title}\n{text}" for title, text in passages]
         trace.passages = texts
         inputs = {"passages": format_passages(passages), "question": state.standalone}
@@ -485,6 +486,7 @@ class AnswerChain:
         except Exception:  # noqa: BLE001 - a stopped or broken model must not stop the answer
             failure = "model_error"
         trace.generate_ms = (time.perf_counter() - start) * 1000
+        trace.threads = getattr(self.llm, "last_threads", 0)
         if not failure:
             failure, text = _finalize(shown, pending + buffer.strip(), texts)
             if not failure:

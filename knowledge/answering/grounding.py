@@ -207,6 +207,27 @@ def _bigrams(text: str) -> set[str]:
     return {compact[i : i + 2] for i in range(len(compact) - 1)}
 
 
+def focus_passage(question: str, text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters: its first line (the title) and the sentences closest to the question.
+
+    Sentences keep their order; a text that already fits is returned as it is. The model reads fewer
+    tokens (each costs ~30 ms on one CPU thread) and the sentences that answer the question stay in.
+    """
+    if len(text) <= limit:
+        return text
+    head, _, body = text.partition("\n")
+    parts = sentences(body)
+    wanted = _bigrams(question)
+    kept, size = set(), len(head)
+    for i in sorted(range(len(parts)), key=lambda i: (-len(wanted & _bigrams(parts[i])), i)):
+        if size + 1 + len(parts[i]) <= limit:
+            kept.add(i)
+            size += 1 + len(parts[i])
+    if not kept or len(head) >= limit:
+        return text[:limit]
+    return head + "\n" + " ".join(parts[i] for i in sorted(kept))
+
+
 def best_extract(question: str, passages: Sequence[str], *, max_sentences: int = 2) -> tuple[str, int]:
     """The passage sentences closest to the question, copied as written: the fallback answer.
 

@@ -8,7 +8,9 @@ Nothing is loaded or contacted at construction: the GGUF weights load on first u
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +30,36 @@ MODEL_HINT = "assemble the model with `python -m knowledge.answering.model_files
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
+def _cpu_times() -> tuple[int, int]:
+    """(idle, total) clock ticks of all cores since boot, from ``/proc/stat``."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:9]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait; user..steal
+
+
+def spare_cores(window_s: float = 0.05) -> int:
+    """Cores other than the caller's that stayed idle over the last ``window_s`` (0 where it cannot be told).
+
+    Samples ``/proc/stat`` around a short sleep, so the caller's own work does not count: a snapshot of
+    runnable threads proved too jumpy (helper threads of math libraries wake and sleep in microseconds).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+        idle0, total0 = _cpu_times()
+        time.sleep(window_s)
+        idle1, total1 = _cpu_times()
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+    if total1 <= total0:
+        return 0
+    idle_cores = cores * (idle1 - idle0) / (total1 - total0)
+    return max(0, min(cores - 1, int(idle_cores + 0.25) - 1))
+
+
+def threads_for_now(base: int, when_idle: int, spare: int) -> int:
+    """How many threads a generation starting now may use: ``base``, up to ``when_idle`` on idle cores."""
+    return max(base, min(when_idle, base + spare))
+
 
 class LlmUnavailableError(RuntimeError):
     """The configured model cannot be used here; the message says what to install or run."""
@@ -45,6 +77,9 @@ class LlamaCppChat(BaseChatModel):
 
     model_path: str = Field(description="GGUF file")
     n_threads: int = Field(2, ge=1, description="CPU threads for prompt processing and generation")
+    threads_when_idle: int = Field(
+        0, ge=0, description="Up to this many threads for a generation that starts while other cores are idle (0: off)"
+    )
     n_ctx: int = Field(2048, ge=256, description="Context window in tokens")
     temperature: float = Field(0.0, ge=0.0, description="Sampling temperature")
     max_tokens: int = Field(160, ge=1, description="Longest answer in tokens")
@@ -55,6 +90,7 @@ class LlamaCppChat(BaseChatModel):
     _run_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _active_cancel: threading.Event | None = PrivateAttr(default=None)
     _abort_callback: Any = PrivateAttr(default=None)
+    _last_threads: int = PrivateAttr(default=0)
 
     @property
     def _llm_type(self) -> str:
@@ -106,6 +142,7 @@ class LlamaCppChat(BaseChatModel):
             if cancel is not None and cancel.is_set():
                 return  # gave up while waiting for the model
             self._active_cancel = cancel
+            self._set_threads(llama)
             try:
                 for part in llama.create_chat_completion(
                     messages=chat,
@@ -129,6 +166,21 @@ class LlamaCppChat(BaseChatModel):
                     raise  # a real llama.cpp failure; an abort we asked for is not an error
             finally:
                 self._active_cancel = None
+
+    def _set_threads(self, llama: Any) -> None:
+        """Use the idle cores for this generation (prompt and writing), else only ``n_threads``."""
+        threads = self.n_threads
+        if self.threads_when_idle > self.n_threads:
+            import llama_cpp
+
+            threads = threads_for_now(self.n_threads, self.threads_when_idle, spare_cores())
+            llama_cpp.llama_set_n_threads(llama._ctx.ctx, threads, threads)
+        self._last_threads = threads
+
+    @property
+    def last_threads(self) -> int:
+        """Threads the last generation used (0 before the first)."""
+        return self._last_threads
 
     def _generate(
         self,
@@ -158,6 +210,7 @@ def build_chat_model(settings: LlmSettings) -> BaseChatModel | None:
             return LlamaCppChat(
                 model_path=str(settings.model_path),
                 n_threads=settings.threads,
+                threads_when_idle=settings.threads_when_idle,
                 n_ctx=settings.context_tokens,
                 temperature=settings.temperature,
                 max_tokens=settings.max_tokens,

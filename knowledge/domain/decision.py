@@ -56,6 +56,8 @@ class DecisionRecord:
     first_token_ms: float | None = None
     generate_ms: float = 0.0
     tokens: int = 0
+    threads: int = 0
+    """CPU threads the in-process model used (0: not asked, or another backend)."""
     total_ms: float = 0.0
 
     def as_log(self) -> dict[str, Any]:

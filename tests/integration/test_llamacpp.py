@@ -96,3 +96,19 @@ def test_a_cancelled_generation_frees_the_model_at_once(model: LlamaCppChat) -> 
     start = time.perf_counter()
     reply = model.bind(max_tokens=4).invoke([HumanMessage("안녕")])
     assert time.perf_counter() - start < 10 and str(reply.content)
+
+
+def test_a_generation_takes_the_idle_core_and_leaves_a_busy_one(model: LlamaCppChat, monkeypatch: pytest.MonkeyPatch) -> None:
+    import llama_cpp
+
+    from knowledge.answering import llm
+
+    assert (model.n_threads, model.threads_when_idle) == (1, 2)  # the defaults: one thread, two when idle
+    messages = [HumanMessage("기초연금은 어디서 신청해요? 한 문장으로 답해 주세요.")]
+    for spare, expected in ((1, 2), (0, 1)):
+        monkeypatch.setattr(llm, "spare_cores", lambda spare=spare: spare)
+        reply = str(model.bind(max_tokens=12).invoke(messages).content)
+        ctx = model.load()._ctx.ctx
+        assert model.last_threads == expected
+        assert (llama_cpp.llama_n_threads(ctx), llama_cpp.llama_n_threads_batch(ctx)) == (expected, expected)
+        assert sum("\uac00" <= ch <= "\ud7a3" for ch in reply) >= 3, reply

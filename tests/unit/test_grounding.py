@@ -10,6 +10,7 @@ from knowledge.answering.grounding import (
     check_grounding,
     citations,
     extract_facts,
+    focus_passage,
     renumber_citations,
     unsupported_facts,
 )
@@ -117,3 +118,24 @@ def test_a_phone_number_said_with_beon_matches_the_bare_number() -> None:
     passage = "범죄를 당했다면 112로 신고하세요."
     assert check_grounding("범죄 신고는 112번이에요 [1].", [passage]).ok
     assert not check_grounding("범죄 신고는 113번이에요 [1].", [passage]).ok
+
+
+LONG = (
+    "기초연금 안내\n"
+    "기초연금은 노후 생활을 돕기 위한 제도예요. "
+    "2026년 기준연금액은 월 349,700원이에요. "
+    "신청은 주소지 주민센터나 국민연금공단 지사에서 할 수 있어요. "
+    "부부가 모두 받으면 각각 20%씩 줄어요."
+)
+
+
+def test_a_long_passage_keeps_its_title_and_the_sentences_the_question_asks_about_in_order() -> None:
+    focused = focus_passage("기초연금 기준연금액 월 얼마예요?", LONG, 80)
+    assert focused.startswith("기초연금 안내\n") and len(focused) <= 80
+    assert "349,700원" in focused and "주민센터" not in focused
+    where = focus_passage("기초연금 신청은 어디서 하나요? 연금액도요", LONG, 110)
+    assert where.index("349,700원") < where.index("주민센터")  # the passage's order, not the ranking's
+
+
+def test_a_passage_that_fits_is_given_whole() -> None:
+    assert focus_passage("기초연금 얼마예요?", LONG, len(LONG)) == LONG

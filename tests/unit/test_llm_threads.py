@@ -1,0 +1,30 @@
+"""How many CPU threads the in-process model takes: one, plus the cores nobody else wants at that moment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from knowledge.answering.llm import LlamaCppChat, build_chat_model, spare_cores, threads_for_now
+from knowledge.settings import LlmSettings
+
+
+def test_an_idle_core_joins_and_a_busy_box_keeps_the_base_threads() -> None:
+    assert threads_for_now(base=1, when_idle=2, spare=1) == 2
+    assert threads_for_now(base=1, when_idle=2, spare=0) == 1  # the web app or Rasa is working: leave them the core
+    assert threads_for_now(base=1, when_idle=4, spare=1) == 2  # never more than the idle cores
+    assert threads_for_now(base=2, when_idle=0, spare=3) == 2  # off: the configured threads, always
+
+
+def test_spare_cores_reads_this_machine() -> None:
+    assert 0 <= spare_cores() < len(os.sched_getaffinity(0))  # the caller itself is running
+
+
+def test_the_setting_reaches_the_model(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp", reason="make setup builds llama-cpp-python")
+    model_file = tmp_path / "m.gguf"
+    model_file.write_bytes(b"GGUF")  # checked for existence only: nothing loads before the first question
+    model = build_chat_model(LlmSettings(backend="llamacpp", model_path=model_file, threads=1, threads_when_idle=3))
+    assert isinstance(model, LlamaCppChat) and (model.n_threads, model.threads_when_idle) == (1, 3)
