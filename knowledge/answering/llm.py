@@ -11,7 +11,9 @@ import importlib.util
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -30,30 +32,83 @@ MODEL_HINT = "assemble the model with `python -m knowledge.answering.model_files
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
-def _cpu_times() -> tuple[int, int]:
-    """(idle, total) clock ticks of all cores since boot, from ``/proc/stat``."""
+@dataclass(frozen=True)
+class _CpuSample:
+    at: float
+    idle: int  # clock ticks all cores spent idle since boot
+    total: int  # clock ticks of all cores since boot
+    own: int  # clock ticks this process spent on a CPU
+
+
+def _cpu_sample() -> _CpuSample:
     with open("/proc/stat", encoding="ascii") as handle:
         fields = [int(v) for v in handle.readline().split()[1:9]]
-    return fields[3] + fields[4], sum(fields)  # idle + iowait; user..steal
+    with open("/proc/self/stat", encoding="ascii") as handle:
+        own = handle.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return _CpuSample(time.monotonic(), fields[3] + fields[4], sum(fields), int(own[11]) + int(own[12]))
 
 
-def spare_cores(window_s: float = 0.05) -> int:
-    """Cores other than the caller's that stayed idle over the last ``window_s`` (0 where it cannot be told).
+class CpuWatch:
+    """How busy the other processes kept the cores over the last second or two (``/proc``, Linux).
 
-    Samples ``/proc/stat`` around a short sleep, so the caller's own work does not count: a snapshot of
-    runnable threads proved too jumpy (helper threads of math libraries wake and sleep in microseconds).
+    A daemon thread keeps a reading every ``interval_s``; a question compares the present with the oldest.
+    This process's own CPU time is left out, so the model's last answer and this turn's retrieval do not
+    count as load, while Rasa or the web app working for other citizens does.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-        idle0, total0 = _cpu_times()
-        time.sleep(window_s)
-        idle1, total1 = _cpu_times()
-    except (OSError, ValueError, IndexError, AttributeError):
+
+    def __init__(self, interval_s: float = 0.5, keep: int = 4) -> None:
+        """Readings every ``interval_s``; the oldest of the last ``keep`` is compared with the present."""
+        self._samples: deque[_CpuSample] = deque(maxlen=keep)
+        self._interval_s = interval_s
+        self._started = False
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self._samples.append(_cpu_sample())
+            except (OSError, ValueError, IndexError):
+                return  # not Linux: no readings, so the model keeps its base threads
+            time.sleep(self._interval_s)
+
+    def start(self) -> None:
+        """Start the reading thread (once; later calls do nothing)."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="cpu-watch", daemon=True).start()
+
+    def others_busy(self) -> float | None:
+        """Cores' worth of CPU that other processes used lately (None before two readings exist)."""
+        self.start()
+        if not self._samples:
+            return None
+        try:
+            now, old = _cpu_sample(), self._samples[0]
+            cores = len(os.sched_getaffinity(0))
+        except (OSError, ValueError, IndexError, AttributeError):
+            return None
+        ticks = now.total - old.total
+        if now.at - old.at < 0.2 or ticks <= 0:
+            return None
+        busy = ticks - (now.idle - old.idle) - (now.own - old.own)
+        return max(0.0, cores * busy / ticks)
+
+
+_WATCH = CpuWatch()
+
+
+def spare_cores(tolerance: float = 0.35) -> int:
+    """Cores besides the caller's that other processes left idle lately (0 where it cannot be told).
+
+    A core counts as spare while the others together used at most ``tolerance`` of it: a turn of Rasa's
+    for the same citizen (~0.1 s) does not make the box busy; citizens being served do.
+    """
+    others = _WATCH.others_busy()
+    if others is None:
         return 0
-    if total1 <= total0:
-        return 0
-    idle_cores = cores * (idle1 - idle0) / (total1 - total0)
-    return max(0, min(cores - 1, int(idle_cores + 0.25) - 1))
+    cores = len(os.sched_getaffinity(0))
+    return max(0, min(cores - 1, int(cores - 1 - others + tolerance)))
 
 
 def threads_for_now(base: int, when_idle: int, spare: int) -> int:

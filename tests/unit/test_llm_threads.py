@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from knowledge.answering.llm import LlamaCppChat, build_chat_model, spare_cores, threads_for_now
+from knowledge.answering.llm import CpuWatch, LlamaCppChat, build_chat_model, spare_cores, threads_for_now
 from knowledge.settings import LlmSettings
 
 
@@ -18,8 +21,25 @@ def test_an_idle_core_joins_and_a_busy_box_keeps_the_base_threads() -> None:
     assert threads_for_now(base=2, when_idle=0, spare=3) == 2  # off: the configured threads, always
 
 
-def test_spare_cores_reads_this_machine() -> None:
-    assert 0 <= spare_cores() < len(os.sched_getaffinity(0))  # the caller itself is running
+def test_a_busy_neighbour_counts_and_this_process_own_work_does_not() -> None:
+    watch = CpuWatch(interval_s=0.1, keep=6)
+    assert watch.others_busy() is None  # no reading yet: the model keeps its base threads
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.8)
+        assert (busy := watch.others_busy()) is not None and busy >= 0.6, busy
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+    time.sleep(0.8)  # the neighbour's time leaves the window
+    deadline = time.monotonic() + 0.6
+    while time.monotonic() < deadline:  # this process works: the model's own last answer, this turn's retrieval
+        pass
+    assert (busy := watch.others_busy()) is not None and busy < 0.6, busy
+
+
+def test_spare_cores_never_counts_the_callers_core() -> None:
+    assert 0 <= spare_cores() < len(os.sched_getaffinity(0))
 
 
 def test_the_setting_reaches_the_model(tmp_path: Path) -> None:
