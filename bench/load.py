@@ -87,9 +87,9 @@ def rss_mb(pid: int) -> float:
             status = Path(f"/proc/{current}/status").read_text()
         except OSError:
             continue
-        fields = _status_kb(status)
-        own_kb += fields.get("RssAnon", 0) + fields.get("RssFile", 0)
-        shared_kb = max(shared_kb, fields.get("RssShmem", 0))
+        kb = _status_kb(status)
+        own_kb += kb.get("RssAnon", 0) + kb.get("RssFile", 0)
+        shared_kb = max(shared_kb, kb.get("RssShmem", 0))
     return round((own_kb + shared_kb) / 1024, 1)
 
 
