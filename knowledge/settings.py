@@ -64,7 +64,10 @@ class RetrievalSettings(BaseModel):
         0.92, ge=0.0, le=1.0, description="Cosine similarity the top passage needs before the model may compose an answer"
     )
     generate_min_coverage: float = Field(
-        0.67, ge=0.0, le=1.0, description="Share of the question's nouns the top passages must contain before the model may answer"
+        0.67,
+        ge=0.0,
+        le=1.0,
+        description="Share of the question's nouns the top passages must contain before the model may answer",
     )
     document_min_dense: float = Field(
         0.87,
@@ -111,7 +114,13 @@ class LlmSettings(BaseModel):
         "(rules if it fails or is late; worth it with a fast Ollama server, measured slower than rules on 2 CPU cores)",
     )
     rewrite_timeout_s: float = Field(4.0, gt=0.0, description="Deadline for rewriting a follow-up with the model")
-    passages: int = Field(2, ge=1, le=10, description="Top passages given to the model")
+    passages: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="Top passages given to the model (1 measured faster and as accurate as 2 on the dev tuning split)",
+    )
+    extract_passages: int = Field(2, ge=1, le=10, description="Top passages an extractive answer may copy its sentences from")
     passage_chars: int = Field(400, ge=100, le=4000, description="Longest passage text given to the model, in characters")
     ollama_model: str = Field("qwen2.5:7b-instruct", description="Ollama chat model name")
     ollama_host: str = Field("http://127.0.0.1:11434", description="Ollama server URL")

@@ -377,7 +377,7 @@ class AnswerChain:
         A document chunk on top was judged on its own text (:meth:`AnswerPolicy.may_compose`): copy from it
         alone, so "마음건강 바우처 어디서 신청해요?" never gets another voucher's application steps.
         """
-        return hits[:1] if hits and hits[0].is_document else hits[: self.settings.passages]
+        return hits[:1] if hits and hits[0].is_document else hits[: self.settings.extract_passages]
 
     # -- public API ----------------------------------------------------------------------------
     def warm_up(self) -> None:
