@@ -216,6 +216,8 @@ def focus_passage(question: str, text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     head, _, body = text.partition("\n")
+    if len(head) >= limit:
+        return text[:limit]
     parts = sentences(body)
     wanted = _bigrams(question)
     kept, size = set(), len(head)
@@ -223,7 +225,7 @@ def focus_passage(question: str, text: str, limit: int) -> str:
         if size + 1 + len(parts[i]) <= limit:
             kept.add(i)
             size += 1 + len(parts[i])
-    if not kept or len(head) >= limit:
+    if not kept:
         return text[:limit]
     return head + "\n" + " ".join(parts[i] for i in sorted(kept))
 

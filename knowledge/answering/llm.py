@@ -32,6 +32,7 @@ MODEL_HINT = "assemble the model with `python -m knowledge.answering.model_files
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
+
 @dataclass(frozen=True)
 class _CpuSample:
     at: float
