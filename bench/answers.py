@@ -284,7 +284,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{report['counts']['answerable']} answerable questions (with required facts), {report['counts']['unanswerable']} "
         f"unanswerable, {report['counts']['followup']} follow-ups with history. Load average at start: "
-        f"{report['machine']['load_avg_at_start']} (other jobs shared the 2 cores).",
+        f"{report['machine']['load_avg_at_start']} (other jobs shared the 2 cores). llama.cpp kernels: "
+        + (", ".join(sorted({s.get("kernels", "-") for s in report["scenarios"].values()} - {"-"})) or "-")
+        + f" on {report['machine']['cpu']}.",
         "",
         "All of answers_dev.yaml (tuning and held-out splits together):",
         "",
@@ -369,6 +371,7 @@ def main() -> None:
                 )
         report["scenarios"][scenario] = summarize([r for r in rows if r["set"] != FROZEN_SET])
         report["scenarios"][scenario]["questions"] = len(rows)
+        report["scenarios"][scenario]["kernels"] = getattr(service.llm, "kernels", "") or "-"
         report["scenarios"][scenario]["sets"] = summarize_sets(rows)
         report["answers"][scenario] = rows
         print(scenario, json.dumps(report["scenarios"][scenario], ensure_ascii=False))

@@ -102,6 +102,11 @@ class LlmSettings(BaseModel):
         description="A generation that starts while the other cores are idle (no runnable thread wants them) uses up to "
         "this many threads; 0 or 1 keeps `threads` always",
     )
+    cpu_kernels: Literal["auto", "portable"] = Field(
+        "auto",
+        description="llama.cpp kernels for the in-process model: auto (the AVX-512 build from `make setup` on a CPU that "
+        "has AVX-512 VNNI/VBMI, else portable AVX2) or portable",
+    )
     context_tokens: int = Field(2048, ge=512, le=32768, description="Context window of the in-process model")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: greedy, always the most likely token)")
     max_tokens: int = Field(120, ge=16, le=2048, description="Longest generated answer, in tokens")

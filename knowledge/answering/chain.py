@@ -202,13 +202,20 @@ def _check_pending(shown: str, pending: str, passages: Sequence[str]) -> tuple[s
     """Decide on sentences waiting to be shown while the model writes: ``(failure, text to release)``.
 
     Sentences with numbers wait for their citation (small models often cite after the last
-    sentence); once cited, every number so far must be in a cited passage.
+    sentence); once cited, every number so far must be in a cited passage. With a single passage
+    there is nothing to wait for: an uncited number can only be attributed to it (as :func:`_finalize`
+    does at the end), so it is checked against that passage at once.
     """
     if _REFUSAL.search(pending):
         return "model_declined", ""
     so_far = shown + pending
-    if not pending.strip() or (not citations(so_far) and extract_facts(pending)):
+    if not pending.strip():
         return "", ""
+    if not citations(so_far):
+        if len(passages) == 1:
+            so_far = f"{so_far} [1]"
+        elif extract_facts(pending):
+            return "", ""
     verdict = check_grounding(so_far, passages)
     if verdict.unsupported or verdict.bad_citations:
         return "ungrounded", ""

@@ -8,6 +8,7 @@ Nothing is loaded or contacted at construction: the GGUF weights load on first u
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import threading
 import time
@@ -22,6 +23,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from knowledge.answering import cpu_kernels
 from knowledge.settings import LlmSettings
 
 LLAMACPP_HINT = (
@@ -29,6 +31,8 @@ LLAMACPP_HINT = (
     "(or CMAKE_ARGS=-DGGML_NATIVE=OFF pip install llama-cpp-python==0.3.36)"
 )
 MODEL_HINT = "assemble the model with `python -m knowledge.answering.model_files` (part of `make setup`)"
+
+logger = logging.getLogger(__name__)
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
@@ -136,6 +140,9 @@ class LlamaCppChat(BaseChatModel):
     threads_when_idle: int = Field(
         0, ge=0, description="Up to this many threads for a generation that starts while other cores are idle (0: off)"
     )
+    cpu_kernels: str = Field(
+        "auto", description="auto: AVX-512 kernels where built and supported; portable: AVX2 (cpu_kernels.py)"
+    )
     n_ctx: int = Field(2048, ge=256, description="Context window in tokens")
     temperature: float = Field(0.0, ge=0.0, description="Sampling temperature")
     max_tokens: int = Field(160, ge=1, description="Longest answer in tokens")
@@ -147,6 +154,7 @@ class LlamaCppChat(BaseChatModel):
     _active_cancel: threading.Event | None = PrivateAttr(default=None)
     _abort_callback: Any = PrivateAttr(default=None)
     _last_threads: int = PrivateAttr(default=0)
+    _kernels: str = PrivateAttr(default="")
 
     @property
     def _llm_type(self) -> str:
@@ -160,6 +168,7 @@ class LlamaCppChat(BaseChatModel):
         """Load the weights (memory-mapped, ~1 s) once; later calls return the loaded model."""
         with self._load_lock:
             if self._llama is None:
+                cpu_kernels.select(self.cpu_kernels)
                 try:
                     from llama_cpp import Llama
                 except ImportError as exc:
@@ -178,7 +187,14 @@ class LlamaCppChat(BaseChatModel):
                 self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)
                 llama_cpp.llama_set_abort_callback(llama._ctx.ctx, self._abort_callback, None)
                 self._llama = llama
+                self._kernels = cpu_kernels.loaded()
+                logger.info("in-process model loaded with %s kernels from %s", self._kernels, llama_cpp.llama_cpp._base_path)
             return self._llama
+
+    @property
+    def kernels(self) -> str:
+        """The instruction set of the loaded kernels (``avx512``, ``avx2``, ``basic``; empty before loading)."""
+        return self._kernels
 
     def _should_abort(self, _data: Any) -> bool:
         event = self._active_cancel
@@ -267,6 +283,7 @@ def build_chat_model(settings: LlmSettings) -> BaseChatModel | None:
                 model_path=str(settings.model_path),
                 n_threads=settings.threads,
                 threads_when_idle=settings.threads_when_idle,
+                cpu_kernels=settings.cpu_kernels,
                 n_ctx=settings.context_tokens,
                 temperature=settings.temperature,
                 max_tokens=settings.max_tokens,

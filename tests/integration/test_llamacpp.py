@@ -7,6 +7,9 @@ llama-cpp-python and the model, so on a set-up machine these tests always run.
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -112,3 +115,25 @@ def test_a_generation_takes_the_idle_core_and_leaves_a_busy_one(model: LlamaCppC
         assert model.last_threads == expected
         assert (llama_cpp.llama_n_threads(ctx), llama_cpp.llama_n_threads_batch(ctx)) == (expected, expected)
         assert sum("\uac00" <= ch <= "\ud7a3" for ch in reply) >= 3, reply
+
+
+def test_the_model_runs_on_the_avx512_kernels_where_the_cpu_has_them(model: LlamaCppChat) -> None:
+    from knowledge.answering import cpu_kernels
+
+    if not cpu_kernels.AVX512_FLAGS <= cpu_kernels.cpu_flags():
+        assert model.kernels == "avx2"  # the portable build, on any x86-64
+        pytest.skip(f"this CPU lacks {sorted(cpu_kernels.AVX512_FLAGS - cpu_kernels.cpu_flags())}: the portable kernels run")
+    assert cpu_kernels.kernels_built(), "make setup builds the AVX-512 kernels on x86-64"
+    assert model.kernels == "avx512"
+    reply = str(model.bind(max_tokens=12).invoke([HumanMessage("기초연금은 어디서 신청해요? 한 문장으로 답해 주세요.")]).content)
+    assert sum("\uac00" <= ch <= "\ud7a3" for ch in reply) >= 3, reply
+
+
+def test_portable_kernels_can_be_chosen() -> None:
+    code = (
+        "from knowledge.answering.llm import build_chat_model; from knowledge.settings import LlmSettings; "
+        "m = build_chat_model(LlmSettings(cpu_kernels='portable')); m.load(); print(m.kernels)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LLAMA_CPP_LIB_PATH"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "avx2"

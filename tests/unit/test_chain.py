@@ -117,6 +117,33 @@ def test_streaming_a_good_answer_ends_with_the_final_answer(build: Any) -> None:
     assert "".join(e.text for e in events if e.kind == "delta").startswith("기초연금은 월 349,700원까지예요 [1].")
 
 
+def test_with_one_passage_an_uncited_sentence_is_shown_as_soon_as_its_number_checks_out(build: Any) -> None:
+    reply = "기초연금은 월 349,700원까지 받을 수 있어요. 소득에 따라 줄어들 수 있어요. 주민센터에서 신청하세요."
+    service = build(ScriptedChat(replies=[reply]), faq=False, passages=1)
+    events = list(service.stream(AMOUNT_Q))
+    deltas = [e.text for e in events if e.kind == "delta"]
+    # The first sentence goes out on its own, while the model is still writing, not with the whole answer at the end.
+    assert deltas[0].strip() == "기초연금은 월 349,700원까지 받을 수 있어요." and all(e.kind != "reset" for e in events)
+    final = events[-1].answer
+    assert final is not None and final.fallback == "" and "349,700원까지 받을 수 있어요 [1]." in final.text
+
+
+def test_with_one_passage_an_uncited_invented_number_is_never_shown(build: Any) -> None:
+    service = build(ScriptedChat(replies=["기초연금은 월 400,000원이에요. 주민센터에서 신청하세요."]), faq=False, passages=1)
+    events = list(service.stream(AMOUNT_Q))
+    assert not any("400,000" in e.text for e in events if e.kind == "delta")
+    final = events[-1].answer
+    assert final is not None and final.fallback == "ungrounded" and "400,000" not in final.text
+
+
+def test_with_two_passages_an_uncited_number_waits_for_the_end(build: Any) -> None:
+    reply = "기초연금은 월 349,700원까지 받을 수 있어요. 소득에 따라 줄어들 수 있어요. 주민센터에서 신청하세요."
+    service = build(ScriptedChat(replies=[reply]), faq=False, passages=2)
+    events = list(service.stream(AMOUNT_Q))
+    deltas = [e.text for e in events if e.kind == "delta"]
+    assert len(deltas) == 1 and deltas[0].startswith("기초연금은 월 349,700원까지 받을 수 있어요 [1].")
+
+
 def test_a_follow_up_is_rewritten_by_the_model_before_retrieval(build: Any) -> None:
     model = ScriptedChat(replies=["기초연금은 어디서 신청하나요?"])
     service = build(model, rewrite="llm")
