@@ -107,6 +107,12 @@ class LlmSettings(BaseModel):
         description="llama.cpp kernels for the in-process model: auto (the AVX-512 build from `make setup` on a CPU that "
         "has AVX-512 VNNI/VBMI, else portable AVX2) or portable",
     )
+    use_mmap: bool = Field(
+        False,
+        description="Memory-map the GGUF file instead of reading it in. Off: llama.cpp copies most weights into its "
+        "repacked CPU layout anyway, so a mapped file stayed resident beside the copy (RSS 1.87 against 1.28 GB measured, "
+        "same speed)",
+    )
     context_tokens: int = Field(2048, ge=512, le=32768, description="Context window of the in-process model")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: greedy, always the most likely token)")
     max_tokens: int = Field(120, ge=16, le=2048, description="Longest generated answer, in tokens")

@@ -21,6 +21,7 @@ import queue
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -68,6 +69,41 @@ _MIN_MODEL_S = 0.3
 
 class GenerationTimeoutError(TimeoutError):
     """The model did not finish before the deadline."""
+
+
+class AnswerTimes:
+    """How long the model's recent answers took, so a channel's budget it cannot meet does not start it at all.
+
+    Each generation leaves its time: a finished one its length, one cut off at a deadline or budget counts as
+    longer than any budget. A call with a budget starts the model only while at least half of the recent answers
+    fit in the time it has left (on 2 busy cores none does: the model would hold a core until the budget and
+    its work would be thrown away). Every ``probe_every``-th call it would skip starts anyway, so a machine that
+    became idle or faster is noticed even where no streaming channel feeds new times.
+    """
+
+    def __init__(self, keep: int = 9, min_samples: int = 5, probe_every: int = 10) -> None:
+        """Judge on the last ``keep`` answers, once there are ``min_samples``."""
+        self._times: deque[float] = deque(maxlen=keep)
+        self._min_samples, self._probe_every = min_samples, probe_every
+        self._skipped = 0
+        self._lock = threading.Lock()
+
+    def add(self, seconds: float, *, finished: bool) -> None:
+        """Record one generation (``finished``: the model wrote its whole answer within its limits)."""
+        with self._lock:
+            self._times.append(seconds if finished else float("inf"))
+
+    def fits(self, seconds_left: float) -> bool:
+        """Whether to start the model with ``seconds_left`` until the channel's budget runs out."""
+        with self._lock:
+            if len(self._times) < self._min_samples or 2 * sum(t <= seconds_left for t in self._times) >= len(self._times):
+                self._skipped = 0
+                return True
+            self._skipped += 1
+            if self._skipped >= self._probe_every:
+                self._skipped = 0
+                return True
+            return False
 
 
 @dataclass(frozen=True)
@@ -267,6 +303,7 @@ class AnswerChain:
         self.settings = settings
         self.model_name = model_name or (type(llm).__name__ if llm is not None else "")
         self.topics = [word for word, _ in load_user_dict()]
+        self.answer_times = AnswerTimes()
         self.route: Runnable[_State, _State] = (
             RunnableLambda(self._rewrite) | RunnableLambda(self._retrieve) | RunnableLambda(self._choose)
         )
@@ -468,12 +505,17 @@ class AnswerChain:
         inputs = {"passages": format_passages(passages), "question": state.standalone}
         start = time.perf_counter()
         buffer, pending, shown, failure = "", "", "", ""
+        ran = False
         budget = state.deadline
         # Which bound ends the wait: the channel's budget (the citizen gets the extract at once) or the model's deadline.
         over = "over_budget" if budget is not None and budget < time.monotonic() + self.settings.timeout_s else "timeout"
         try:
             if budget is not None and budget - time.monotonic() < _MIN_MODEL_S:
                 raise GenerationTimeoutError  # no time left to write anything: do not start the model at all
+            if budget is not None and not self.answer_times.fits(budget - time.monotonic()):
+                trace.model_skipped = "slower_than_budget"
+                raise GenerationTimeoutError  # it would not finish in time (recent answers took longer): extract now
+            ran = True
             for piece in self._run_model(answer_prompt(), inputs, self.settings.timeout_s, budget):
                 if trace.first_token_ms is None:
                     trace.first_token_ms = (time.perf_counter() - start) * 1000
@@ -494,6 +536,8 @@ class AnswerChain:
             failure = "model_error"
         trace.generate_ms = (time.perf_counter() - start) * 1000
         trace.threads = getattr(self.llm, "last_threads", 0)
+        if ran and failure in ("", over):  # a whole answer, or one cut at its limit (one ended early says nothing)
+            self.answer_times.add(trace.generate_ms / 1000, finished=not failure)
         if not failure:
             failure, text = _finalize(shown, pending + buffer.strip(), texts)
             if not failure:

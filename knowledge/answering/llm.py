@@ -143,6 +143,7 @@ class LlamaCppChat(BaseChatModel):
     cpu_kernels: str = Field(
         "auto", description="auto: AVX-512 kernels where built and supported; portable: AVX2 (cpu_kernels.py)"
     )
+    use_mmap: bool = Field(False, description="Map the GGUF file instead of reading it (see LlmSettings.use_mmap)")
     n_ctx: int = Field(2048, ge=256, description="Context window in tokens")
     temperature: float = Field(0.0, ge=0.0, description="Sampling temperature")
     max_tokens: int = Field(160, ge=1, description="Longest answer in tokens")
@@ -181,6 +182,7 @@ class LlamaCppChat(BaseChatModel):
                     n_threads=self.n_threads,
                     n_threads_batch=self.n_threads,
                     seed=self.seed,
+                    use_mmap=self.use_mmap,
                     verbose=False,
                 )
                 # Checked by ggml between graph nodes: a cancelled call stops within milliseconds.
@@ -284,6 +286,7 @@ def build_chat_model(settings: LlmSettings) -> BaseChatModel | None:
                 n_threads=settings.threads,
                 threads_when_idle=settings.threads_when_idle,
                 cpu_kernels=settings.cpu_kernels,
+                use_mmap=settings.use_mmap,
                 n_ctx=settings.context_tokens,
                 temperature=settings.temperature,
                 max_tokens=settings.max_tokens,

@@ -137,3 +137,10 @@ def test_portable_kernels_can_be_chosen() -> None:
     env = {k: v for k, v in os.environ.items() if k != "LLAMA_CPP_LIB_PATH"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=True)
     assert out.stdout.strip().splitlines()[-1] == "avx2"
+
+
+def test_the_weights_are_read_in_not_mapped_beside_their_repacked_copy(model: LlamaCppChat) -> None:
+    # llama.cpp repacks most weights into anonymous memory; a mapped file would stay resident beside them (+0.6 GB).
+    assert model.use_mmap is False
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        assert not [line for line in maps if line.rstrip().endswith(".gguf")]

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionAnswerWelfare
 from actions.streams import AnswerStreams
+from knowledge.answering.chain import AnswerTimes
 from tests.unit.fakes import ScriptedChat
 
 AMOUNT_Q = "기초연금 최대 얼마까지 받을 수 있어요?"
@@ -102,3 +103,37 @@ def test_a_streaming_channel_is_not_held_to_the_budget(build: Any) -> None:
     final = list(log.follow(10))[-1]
     assert final["event"] == "final" and final["custom"]["decision"]["fallback"] != "over_budget"
     assert not model.cancelled
+
+
+def test_a_model_that_keeps_missing_the_budget_is_not_started_for_it_and_the_extract_comes_at_once(build: Any) -> None:
+    model = SlowModel(seconds=10.0, cancelled=[], started=[])
+    service = build(model, faq=False, timeout_s=15.0)
+    service.chain.answer_times = AnswerTimes(keep=3, min_samples=3, probe_every=100)
+    for _ in range(3):  # three answers cut at a 1 s budget: the model's recent times do not fit it
+        answer_, _trace = service.chain.invoke(AMOUNT_Q, budget_s=1.0)
+        assert answer_.fallback == "over_budget"
+    started = len(model.started)
+    assert started == 3
+    begun = time.monotonic()
+    answer_, trace = service.chain.invoke(AMOUNT_Q, budget_s=1.0)
+    assert len(model.started) == started  # no core spent on an answer that would be thrown away
+    assert answer_.fallback == "over_budget" and "349,700원" in answer_.text and trace.model_skipped == "slower_than_budget"
+    assert time.monotonic() - begun < 0.6  # at once, not at the budget
+    # A streaming channel (no budget) still gets the model.
+    model.seconds = 0.2
+    answer_, trace = service.chain.invoke(AMOUNT_Q)
+    assert len(model.started) == started + 1 and not trace.model_skipped
+
+
+def test_answer_times_start_the_model_while_half_of_the_recent_answers_fit() -> None:
+    times = AnswerTimes(keep=4, min_samples=4, probe_every=3)
+    assert times.fits(0.1)  # no evidence yet
+    for seconds in (1.0, 1.5, 4.0):
+        times.add(seconds, finished=True)
+    times.add(2.5, finished=False)  # cut at a budget: longer than any
+    assert times.fits(1.5) and times.fits(2.0)  # 2 of 4 fit
+    assert not times.fits(1.2) and not times.fits(1.2)  # 1 of 4 fits: skipped ...
+    assert times.fits(1.2)  # ... but every third skip probes, so a machine that became faster is noticed
+    for _ in range(4):
+        times.add(0.8, finished=True)
+    assert times.fits(1.2)
