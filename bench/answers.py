@@ -224,7 +224,7 @@ def summarize_sets(rows: list[dict[str, Any]]) -> dict[str, Any]:
             kind: {
                 "n": len(rs),
                 "refused": sum(r["mode"] == "none" for r in rs),
-                "by_rule": sum(r.get("reason") == "out_of_scope" for r in rs),
+                "by_rule": sum(str(r.get("reason") or "").startswith("out_of_scope") for r in rs),
             }
             for kind in kinds
             if (rs := [r for r in refusals if r["refusal_kind"] == kind])

@@ -3,7 +3,8 @@
 Starts the stack ``make run`` starts (:class:`bokji.supervisor.Stack`: the action server, Rasa, the web app)
 on spare ports with rate limits off and one API key, and once it reports healthy (which now means warm):
 the first turn's latency, one citizen asking every question in turn (p50/p95/p99), then ``--citizens``
-concurrent citizens asking ``--turns`` questions each (turns/s, p50/p95/p99). /api/v1/chat does not stream,
+concurrent citizens asking ``--turns`` questions each (turns/s, p50/p95/p99), then the same citizens taking questions
+that arrive at ``--rate`` per second (an open loop: latency from arrival). /api/v1/chat does not stream,
 so every turn that waited on the model counts: the action server's decision log gives how many hit the model's
 deadline (``timeout``, target 0) and how many were cut at the channel's answer budget (``over_budget``).
 Resident memory of the three processes (with their children) after warm-up and after the run, from /proc.
@@ -19,6 +20,7 @@ import cProfile
 import io
 import json
 import pstats
+import queue
 import re
 import secrets
 import tempfile
@@ -213,6 +215,53 @@ def concurrent(web: str, key: str, asked: list[str], citizens: int, turns: int) 
     }
 
 
+def paced(web: str, key: str, asked: list[str], citizens: int, rate: float, turns: int) -> dict[str, Any]:
+    """An open loop: ``turns`` questions arrive evenly at ``rate`` per second, each asked by a free one of ``citizens``.
+
+    Latency counts from the arrival, so a stack slower than the rate shows its queue in it.
+
+    The closed loop above cannot show "30 turns/s with p95 < 1 s at 50 citizens": with no pause between turns its
+    mean latency is citizens / throughput (1.7 s at 30/s) whatever the stack does. This run asks the question directly.
+    """
+    arrivals: queue.Queue[tuple[float, str] | None] = queue.Queue()
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+
+    def citizen(n: int) -> None:
+        nonlocal failures
+        client = Client(web, key, f"paced-{n}-{secrets.token_hex(4)}")
+        while (item := arrivals.get()) is not None:
+            arrived, text = item
+            _, ok = client.ask(text)
+            with lock:
+                latencies.append(time.perf_counter() - arrived)
+                failures += not ok
+        client.close()
+
+    threads = [threading.Thread(target=citizen, args=(n,)) for n in range(citizens)]
+    for t in threads:
+        t.start()
+    started = time.perf_counter()
+    for i in range(turns):
+        due = started + i / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        arrivals.put((due, asked[(i * 7) % len(asked)]))
+    for _ in threads:
+        arrivals.put(None)
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    return {
+        "citizens": citizens,
+        "offered_per_s": rate,
+        "turns": len(latencies),
+        "turns_per_s": round(len(latencies) / wall, 1),
+        "not_answered": failures,
+        **percentiles(latencies),
+    }
+
+
 def profile_answers(asked: list[str], top: int = 15) -> list[str]:
     """Profile (cProfile) the action server's answer path (KnowledgeService.answer, the configured store, no model)."""
     from knowledge.backends import build_service
@@ -284,6 +333,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report["concurrent"] = concurrent(web, key, asked, args.citizens, args.turns)
             report["concurrent_decisions"] = decision_summary(decisions(log, mark))
             print("concurrent", json.dumps(report["concurrent"]), json.dumps(report["concurrent_decisions"]))
+            if args.rate > 0:
+                mark = log.stat().st_size
+                report["paced"] = paced(web, key, asked, args.citizens, args.rate, args.paced_turns)
+                report["paced_decisions"] = decision_summary(decisions(log, mark))
+                print("paced", json.dumps(report["paced"]), json.dumps(report["paced_decisions"]))
             report["rss_after_run_mb"] = stack_rss(stack)
             if args.profile:  # a second, unmeasured round under py-spy (sampling costs CPU: never in the figures above)
                 spy_dir = Path(tmp) / "py-spy"
@@ -319,6 +373,16 @@ def markdown(r: dict[str, Any]) -> str:
         f"| {many['citizens']} citizens at once | {many['turns']} | {many['turns_per_s']} | {many['p50_ms']} | {many['p95_ms']}"
         f" | {many['p99_ms']} | {many['max_ms']} | {dn['waited_on_model_deadline']} | {dn['cut_at_answer_budget']}"
         f" | {dn.get('model_not_started_for_budget', 0)} |",
+    ]
+    if paced_run := r.get("paced"):
+        dp = r["paced_decisions"]
+        lines.append(
+            f"| {paced_run['citizens']} citizens, {paced_run['offered_per_s']:g} turns/s arriving | {paced_run['turns']}"
+            f" | {paced_run['turns_per_s']} | {paced_run['p50_ms']} | {paced_run['p95_ms']} | {paced_run['p99_ms']}"
+            f" | {paced_run['max_ms']} | {dp['waited_on_model_deadline']} | {dp['cut_at_answer_budget']}"
+            f" | {dp.get('model_not_started_for_budget', 0)} |"
+        )
+    lines += [
         "",
         f"Answer modes (one citizen): {d1['modes']}; ({many['citizens']} citizens): {dn['modes']}."
         f" Turns without an answer: {one['not_answered']} and {many['not_answered']}"
@@ -353,6 +417,8 @@ def main() -> None:
     parser.add_argument("--citizens", type=int, default=50, help="concurrent simulated citizens")
     parser.add_argument("--turns", type=int, default=10, help="questions each concurrent citizen asks")
     parser.add_argument("--profile", action="store_true", help="add a cProfile of the answer path (in process)")
+    parser.add_argument("--rate", type=float, default=30.0, help="turns/s arriving in the open-loop run (0: skip it)")
+    parser.add_argument("--paced-turns", type=int, default=600, help="questions in the open-loop run")
     args = parser.parse_args()
     report = run(args)
     write_results(RESULTS, "load", report, markdown(report))

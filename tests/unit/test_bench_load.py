@@ -78,3 +78,17 @@ def test_growth_flags_processes_over_ten_percent_and_ones_that_died() -> None:
     assert out["processes"]["web"]["growth_pct"] == 11.0
     assert out["processes"]["rasa"]["growth_pct"] == 6.2
     assert out["over_10_pct"] == ["web", "actions", "redis"], "actions has no end figure and redis 0 MiB: both died"
+
+
+def test_a_model_not_started_for_the_budget_is_not_counted_as_cut_at_it() -> None:
+    from bench.load import decision_summary
+
+    records = [
+        {"mode": "faq", "fallback": ""},
+        {"mode": "extractive", "fallback": "over_budget", "model_skipped": ""},  # ran, cancelled: CPU thrown away
+        {"mode": "extractive", "fallback": "over_budget", "model_skipped": "slower_than_budget"},  # never started
+        {"mode": "extractive", "fallback": "timeout", "model_skipped": ""},
+    ]
+    summary = decision_summary(records)
+    assert (summary["cut_at_answer_budget"], summary["model_not_started_for_budget"]) == (1, 1)
+    assert summary["waited_on_model_deadline"] == 1

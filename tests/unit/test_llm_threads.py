@@ -24,10 +24,12 @@ def test_an_idle_core_joins_and_a_busy_box_keeps_the_base_threads() -> None:
 def test_a_busy_neighbour_counts_and_this_process_own_work_does_not() -> None:
     watch = CpuWatch(interval_s=0.1, keep=6)
     assert watch.others_busy() is None  # no reading yet: the model keeps its base threads
+    time.sleep(0.8)
+    baseline = watch.others_busy() or 0.0  # whatever else runs on this machine (another test worker, a build)
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.8)
-        assert (busy := watch.others_busy()) is not None and busy >= 0.6, busy
+        assert (busy := watch.others_busy()) is not None and busy >= min(baseline + 0.5, 1.5), (busy, baseline)
     finally:
         neighbour.kill()
         neighbour.wait()
@@ -35,7 +37,7 @@ def test_a_busy_neighbour_counts_and_this_process_own_work_does_not() -> None:
     deadline = time.monotonic() + 0.6
     while time.monotonic() < deadline:  # this process works: the model's own last answer, this turn's retrieval
         pass
-    assert (busy := watch.others_busy()) is not None and busy < 0.6, busy
+    assert (busy := watch.others_busy()) is not None and busy < baseline + 0.6, (busy, baseline)
 
 
 def test_spare_cores_never_counts_the_callers_core() -> None:
