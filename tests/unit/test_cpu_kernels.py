@@ -1,4 +1,4 @@
-"""Choosing llama.cpp's CPU kernels: AVX-512 only where built and where the CPU has every instruction."""
+"""Choosing llama.cpp's CPU kernels: the best variant built whose every instruction the CPU has, else portable."""
 
 from __future__ import annotations
 
@@ -7,40 +7,48 @@ from pathlib import Path
 import pytest
 
 from knowledge.answering import cpu_kernels
-from knowledge.answering.cpu_kernels import AVX512_FLAGS, LLAMA_CPP_VERSION, choose, cpu_flags
+from knowledge.answering.cpu_kernels import LLAMA_CPP_VERSION, VARIANTS, choose, cpu_flags
 
-ZEN4 = AVX512_FLAGS | {"sse4_2", "avx512_bf16"}
 HASWELL = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"})
+SKYLAKE_SP = HASWELL | {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"}
+CASCADE_LAKE = SKYLAKE_SP | {"avx512_vnni"}
+ZEN4 = CASCADE_LAKE | {"avx512vbmi", "avx512_bf16"}
+
+
+def _fake_build(folder: Path, version: str = LLAMA_CPP_VERSION) -> None:
+    folder.mkdir(parents=True)
+    for name in ("libllama.so", "libggml-cpu.so"):
+        (folder / name).write_bytes(b"")
+    (folder / "llama-cpp-python.version").write_text(version + "\n", encoding="ascii")
 
 
 @pytest.fixture
-def built(tmp_path: Path) -> Path:
-    for name in ("libllama.so", "libggml-cpu.so"):
-        (tmp_path / name).write_bytes(b"")
-    (tmp_path / "llama-cpp-python.version").write_text(LLAMA_CPP_VERSION + "\n", encoding="ascii")
+def root(tmp_path: Path) -> Path:
+    for variant in VARIANTS:
+        _fake_build(tmp_path / variant.name)
     return tmp_path
 
 
-def test_a_cpu_with_avx512_vnni_gets_the_avx512_kernels(built: Path) -> None:
-    assert choose("auto", built, ZEN4) == built
+@pytest.mark.parametrize(("cpu", "expected"), [(ZEN4, "avx512-vnni"), (CASCADE_LAKE, "avx512-vnni"), (SKYLAKE_SP, "avx512")])
+def test_each_cpu_gets_the_best_variant_it_can_run(root: Path, cpu: frozenset[str], expected: str) -> None:
+    assert choose("auto", root, cpu) == root / expected
 
 
-@pytest.mark.parametrize("missing", ["avx512_vnni", "avx512vbmi", "avx512bw"])
-def test_a_cpu_missing_one_instruction_keeps_the_portable_kernels(built: Path, missing: str) -> None:
-    assert choose("auto", built, ZEN4 - {missing}) is None
-    assert choose("auto", built, HASWELL) is None
+@pytest.mark.parametrize("missing", ["avx512bw", "avx512vl", "avx2"])
+def test_a_cpu_missing_one_instruction_of_every_variant_keeps_the_portable_kernels(root: Path, missing: str) -> None:
+    assert choose("auto", root, ZEN4 - {missing}) is None
+    assert choose("auto", root, HASWELL) is None
 
 
-def test_the_operator_can_insist_on_portable_kernels(built: Path) -> None:
-    assert choose("portable", built, ZEN4) is None
+def test_the_operator_can_insist_on_portable_kernels(root: Path) -> None:
+    assert choose("portable", root, ZEN4) is None
 
 
-def test_kernels_that_were_not_built_or_are_for_another_release_are_not_loaded(
-    built: Path, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    assert choose("auto", tmp_path_factory.mktemp("empty"), ZEN4) is None
-    (built / "llama-cpp-python.version").write_text("0.3.1\n", encoding="ascii")
-    assert choose("auto", built, ZEN4) is None
+def test_kernels_that_were_not_built_or_are_for_another_release_are_not_loaded(tmp_path: Path) -> None:
+    assert choose("auto", tmp_path, ZEN4) is None
+    _fake_build(tmp_path / "avx512-vnni", version="0.3.1")
+    _fake_build(tmp_path / "avx512")
+    assert choose("auto", tmp_path, ZEN4) == tmp_path / "avx512"  # the next best that is current
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
@@ -52,8 +60,8 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
     assert cpu_flags(tmp_path / "missing") == frozenset()
 
 
-def test_an_operators_library_path_wins(monkeypatch: pytest.MonkeyPatch, built: Path) -> None:
+def test_an_operators_library_path_wins(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
     monkeypatch.setenv(cpu_kernels.LIB_PATH_ENV, "/opt/my-llama")
     monkeypatch.setattr(cpu_kernels, "cpu_flags", lambda: ZEN4)
-    cpu_kernels.select("auto", built)
+    cpu_kernels.select("auto", root)
     assert cpu_kernels.os.environ[cpu_kernels.LIB_PATH_ENV] == "/opt/my-llama"
