@@ -74,16 +74,17 @@ class GenerationTimeoutError(TimeoutError):
 class AnswerTimes:
     """How long the model's recent answers took, so a channel's budget it cannot meet does not start it at all.
 
-    Each generation leaves its time: a finished one its length, one cut off at a deadline or budget counts as
-    longer than any budget. A call with a budget starts the model only while at least half of the recent answers
-    fit in the time it has left (on 2 busy cores none does: the model would hold a core until the budget and
-    its work would be thrown away). Every ``probe_every``-th call it would skip starts anyway, so a machine that
-    became idle or faster is noticed even where no streaming channel feeds new times.
+    Each generation leaves its time and whether it finished. A call with a budget starts the model only while at
+    least half of the recent answers that say something about that budget fit in the time it has left: a finished
+    answer fits if it was no longer; one cut off after running at least four fifths as long does not; one cut off
+    sooner (at a much shorter budget) says nothing. On 2 busy cores none fits 2.5 s, and the model would hold a core until the budget
+    and its work be thrown away. Every ``probe_every``-th call it would skip starts anyway, so a machine that became
+    idle or faster is noticed even where no streaming channel feeds new times.
     """
 
     def __init__(self, keep: int = 9, min_samples: int = 5, probe_every: int = 10) -> None:
-        """Judge on the last ``keep`` answers, once there are ``min_samples``."""
-        self._times: deque[float] = deque(maxlen=keep)
+        """Judge on the last ``keep`` answers, once ``min_samples`` of them say something about the budget."""
+        self._times: deque[tuple[float, bool]] = deque(maxlen=keep)
         self._min_samples, self._probe_every = min_samples, probe_every
         self._skipped = 0
         self._lock = threading.Lock()
@@ -91,12 +92,15 @@ class AnswerTimes:
     def add(self, seconds: float, *, finished: bool) -> None:
         """Record one generation (``finished``: the model wrote its whole answer within its limits)."""
         with self._lock:
-            self._times.append(seconds if finished else float("inf"))
+            self._times.append((seconds, finished))
 
     def fits(self, seconds_left: float) -> bool:
         """Whether to start the model with ``seconds_left`` until the channel's budget runs out."""
         with self._lock:
-            if len(self._times) < self._min_samples or 2 * sum(t <= seconds_left for t in self._times) >= len(self._times):
+            # A cut answer ran ``t`` without finishing: it would not have fit up to a quarter more (the same budget
+            # leaves a little more or less time from call to call, after Rasa and retrieval).
+            known = [done and t <= seconds_left for t, done in self._times if done or t * 1.25 >= seconds_left]
+            if len(known) < self._min_samples or 2 * sum(known) >= len(known):
                 self._skipped = 0
                 return True
             self._skipped += 1
@@ -513,7 +517,7 @@ class AnswerChain:
             if budget is not None and budget - time.monotonic() < _MIN_MODEL_S:
                 raise GenerationTimeoutError  # no time left to write anything: do not start the model at all
             if budget is not None and not self.answer_times.fits(budget - time.monotonic()):
-                trace.model_skipped = "slower_than_budget"
+                trace.model_skipped, over = "slower_than_budget", "over_budget"
                 raise GenerationTimeoutError  # it would not finish in time (recent answers took longer): extract now
             ran = True
             for piece in self._run_model(answer_prompt(), inputs, self.settings.timeout_s, budget):

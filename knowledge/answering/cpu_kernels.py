@@ -19,6 +19,9 @@ Run ``python -m knowledge.answering.cpu_kernels build`` to build them (``make se
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
+import logging
 import os
 import shutil
 import subprocess
@@ -30,13 +33,16 @@ from pathlib import Path
 
 from knowledge.settings import PROJECT_ROOT
 
+logger = logging.getLogger(__name__)
+
 LIB_PATH_ENV = "LLAMA_CPP_LIB_PATH"
 """llama-cpp-python loads its libraries from this folder when it is set (read once, at import)."""
 
 KERNELS_ROOT = PROJECT_ROOT / "var" / "llama"
+SDIST_DIR = PROJECT_ROOT / "var" / "wheels"
 LLAMA_CPP_VERSION = "0.3.36"
 
-_PORTABLE_FLAGS = frozenset({"avx", "avx2", "fma", "f16c", "bmi2"})
+_PORTABLE_FLAGS = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"})
 _AVX512_FLAGS = _PORTABLE_FLAGS | {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"}
 _BASE_CMAKE_ARGS = (
     "-DCMAKE_BUILD_TYPE=Release",
@@ -46,7 +52,16 @@ _BASE_CMAKE_ARGS = (
     "-DLLAMA_BUILD_EXAMPLES=OFF",
     "-DLLAMA_BUILD_TOOLS=OFF",
     "-DLLAMA_BUILD_SERVER=OFF",
+    # Spelled out: ggml turns these on by default only when SOURCE_DATE_EPOCH is unset.
+    "-DGGML_SSE42=ON",
+    "-DGGML_AVX=ON",
+    "-DGGML_AVX2=ON",
+    "-DGGML_FMA=ON",
+    "-DGGML_F16C=ON",
+    "-DGGML_BMI2=ON",
 )
+# An operator's CFLAGS (say -march=native) would put instructions into a variant that its CPU check does not know.
+_SCRUBBED_ENV = ("CFLAGS", "CXXFLAGS", "CPPFLAGS", "CMAKE_ARGS", "SOURCE_DATE_EPOCH")
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,17 @@ VARIANTS = (
     Variant("avx512", _AVX512_FLAGS, ("-DGGML_AVX512=ON",)),
 )
 _KERNELS_LIB = "libggml-cpu.so"
+# What llama-cpp-python opens and what those libraries need (their sonames), all in one folder ($ORIGIN).
+_LIBS = ("libllama.so", "libllama.so.0", "libggml.so.0", "libggml-base.so.0", "libggml-cpu.so.0")
 _STAMP = "llama-cpp-python.version"
+
+
+def installed_version() -> str:
+    """The llama-cpp-python release installed in this environment ("" when there is none)."""
+    try:
+        return importlib.metadata.version("llama_cpp_python")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
@@ -80,40 +105,52 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
-def kernels_built(folder: Path) -> bool:
-    """Whether ``folder`` holds a complete library set built for the installed llama-cpp-python release."""
+def kernels_built(folder: Path, version: str = LLAMA_CPP_VERSION) -> bool:
+    """Whether ``folder`` holds a complete library set built for llama-cpp-python ``version``."""
     stamp = folder / _STAMP
     return (
-        (folder / "libllama.so").is_file()
-        and (folder / _KERNELS_LIB).is_file()
+        all((folder / name).is_file() for name in _LIBS)
         and stamp.is_file()
-        and stamp.read_text(encoding="ascii").strip() == LLAMA_CPP_VERSION
+        and stamp.read_text(encoding="ascii").strip() == version
     )
 
 
-def choose(choice: str, root: Path, flags: frozenset[str]) -> Path | None:
+def choose(choice: str, root: Path, flags: frozenset[str], version: str = LLAMA_CPP_VERSION) -> Path | None:
     """The library folder to load llama.cpp from, or None for the portable build inside the package.
 
     Args:
         choice: ``auto`` (the best variant built whose instructions the CPU has) or ``portable``.
         root: where ``build`` put the variants (one folder each).
         flags: the CPU's flags (:func:`cpu_flags`).
+        version: the llama-cpp-python release whose bindings will load the libraries (a variant built for
+            another release is never loaded: its structures may differ).
     """
     if choice != "auto":
         return None
-    return next((root / v.name for v in VARIANTS if v.flags <= flags and kernels_built(root / v.name)), None)
+    return next((root / v.name for v in VARIANTS if v.flags <= flags and kernels_built(root / v.name, version)), None)
 
 
-def select(choice: str = "auto", root: Path = KERNELS_ROOT) -> None:
+def select(choice: str = "auto", root: Path = KERNELS_ROOT) -> Path | None:
     """Point llama-cpp-python at the chosen libraries; call before its first import in the process.
 
-    An operator's own ``LLAMA_CPP_LIB_PATH`` wins. Once llama_cpp is imported its libraries stay for the process.
+    Returns the folder chosen (None: the portable build, an operator's own ``LLAMA_CPP_LIB_PATH``, which wins, or
+    llama_cpp already imported, whose libraries then stay for the process).
     """
     if "llama_cpp" in sys.modules or os.environ.get(LIB_PATH_ENV):
-        return
-    chosen = choose(choice, root, cpu_flags())
+        return None
+    chosen = choose(choice, root, cpu_flags(), installed_version())
     if chosen is not None:
         os.environ[LIB_PATH_ENV] = str(chosen)
+    return chosen
+
+
+def unselect(chosen: Path) -> None:
+    """Forget a variant that failed to load, so the next import of llama_cpp takes the portable build."""
+    logger.warning("llama.cpp kernels in %s failed to load: using the portable build", chosen)
+    if os.environ.get(LIB_PATH_ENV) == str(chosen):
+        del os.environ[LIB_PATH_ENV]
+    for name in [m for m in sys.modules if m == "llama_cpp" or m.startswith("llama_cpp.")]:
+        del sys.modules[name]
 
 
 def loaded() -> str:
@@ -131,20 +168,27 @@ def build(root: Path = KERNELS_ROOT, variants: tuple[Variant, ...] = VARIANTS, *
 
     The other libraries are copied from the installed package, so every set comes from the same source release.
     """
-    import llama_cpp
-
-    package_lib = Path(llama_cpp.__file__).parent / "lib"
-    if llama_cpp.__version__ != LLAMA_CPP_VERSION:
-        raise SystemExit(f"llama-cpp-python {llama_cpp.__version__} is installed; these kernels are for {LLAMA_CPP_VERSION}")
+    spec = importlib.util.find_spec("llama_cpp")  # found, not imported: importing would load its libraries
+    if spec is None or spec.origin is None:
+        raise SystemExit("llama-cpp-python is not installed: `make setup` builds it first")
+    package_lib = Path(spec.origin).parent / "lib"
+    if installed_version() != LLAMA_CPP_VERSION:
+        raise SystemExit(f"llama-cpp-python {installed_version()} is installed; these kernels are for {LLAMA_CPP_VERSION}")
     cmake = shutil.which("cmake")
     if cmake is None:
         raise SystemExit("cmake is missing: install it (Debian: apt-get install cmake)")
+    sdist = SDIST_DIR / f"llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz"
+    if not sdist.is_file():  # kept beside the portable wheel, so a rebuild needs no index
+        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", "llama-cpp-python"]
+        subprocess.run([*pip, "-d", str(SDIST_DIR), f"llama-cpp-python=={LLAMA_CPP_VERSION}"], check=True)
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     with tempfile.TemporaryDirectory(prefix="llama-kernels-") as tmp:
         work = Path(tmp)
-        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", "llama-cpp-python"]
-        subprocess.run([*pip, "-d", str(work), f"llama-cpp-python=={LLAMA_CPP_VERSION}"], check=True)
-        with tarfile.open(next(work.glob("llama_cpp_python-*.tar.gz"))) as archive:
-            archive.extractall(work, filter="data")
+        with tarfile.open(sdist) as archive:
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(work, filter="data")
+            else:  # Python before 3.11.4; the archive is the one pip verified from our index
+                archive.extractall(work)  # noqa: S202
         source = next(p for p in work.iterdir() if p.is_dir())
         for variant in variants:
             folder = root / variant.name
@@ -152,8 +196,8 @@ def build(root: Path = KERNELS_ROOT, variants: tuple[Variant, ...] = VARIANTS, *
                 continue
             build_dir = work / f"build-{variant.name}"
             args = [cmake, "-S", str(source), "-B", str(build_dir), *_BASE_CMAKE_ARGS, *variant.cmake_args]
-            subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-            subprocess.run([cmake, "--build", str(build_dir), "--target", "ggml-cpu", "-j", str(jobs)], check=True)
+            subprocess.run(args, check=True, stdout=subprocess.DEVNULL, env=env)
+            subprocess.run([cmake, "--build", str(build_dir), "--target", "ggml-cpu", "-j", str(jobs)], check=True, env=env)
             staging = folder.with_name(folder.name + ".new")
             shutil.rmtree(staging, ignore_errors=True)
             shutil.copytree(package_lib, staging, symlinks=True)
@@ -162,6 +206,8 @@ def build(root: Path = KERNELS_ROOT, variants: tuple[Variant, ...] = VARIANTS, *
             for lib in (build_dir / "bin").glob(f"{_KERNELS_LIB}*"):
                 shutil.copy2(lib, staging / lib.name, follow_symlinks=False)
             (staging / _STAMP).write_text(LLAMA_CPP_VERSION + "\n", encoding="ascii")
+            if not kernels_built(staging):
+                raise SystemExit(f"the {variant.name} build left an incomplete library set in {staging}")
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)
             print(f"built the {variant.name} kernels in {folder}")  # noqa: T201 - a command's report
@@ -178,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"the AVX-512 kernels are already built in {args.root}")  # noqa: T201
         else:
             build(args.root)
-    chosen = choose("auto", args.root, cpu_flags())
+    chosen = choose("auto", args.root, cpu_flags(), installed_version())
     print(  # noqa: T201
         f"this CPU loads the {chosen.name} kernels from {chosen}" if chosen else "this CPU loads the portable (AVX2) kernels"
     )

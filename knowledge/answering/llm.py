@@ -166,14 +166,19 @@ class LlamaCppChat(BaseChatModel):
         return {"model_path": self.model_path, "n_ctx": self.n_ctx, "temperature": self.temperature}
 
     def load(self) -> Any:
-        """Load the weights (memory-mapped, ~1 s) once; later calls return the loaded model."""
+        """Load the weights (~2 s, read in unless ``use_mmap``) once; later calls return the loaded model."""
         with self._load_lock:
             if self._llama is None:
-                cpu_kernels.select(self.cpu_kernels)
+                chosen = cpu_kernels.select(self.cpu_kernels)
                 try:
                     from llama_cpp import Llama
                 except ImportError as exc:
                     raise LlmUnavailableError(LLAMACPP_HINT) from exc
+                except (OSError, RuntimeError):
+                    if chosen is None:
+                        raise
+                    cpu_kernels.unselect(chosen)  # a damaged variant must not take the model away: portable
+                    from llama_cpp import Llama
                 import llama_cpp
 
                 llama = Llama(

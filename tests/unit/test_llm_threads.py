@@ -26,10 +26,12 @@ def test_a_busy_neighbour_counts_and_this_process_own_work_does_not() -> None:
     assert watch.others_busy() is None  # no reading yet: the model keeps its base threads
     time.sleep(0.8)
     baseline = watch.others_busy() or 0.0  # whatever else runs on this machine (another test worker, a build)
+    if baseline > 0.3:
+        pytest.skip(f"other processes keep {baseline:.1f} cores busy: a neighbour would not stand out")
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.8)
-        assert (busy := watch.others_busy()) is not None and busy >= min(baseline + 0.5, 1.5), (busy, baseline)
+        assert (busy := watch.others_busy()) is not None and busy >= baseline + 0.5, (busy, baseline)
     finally:
         neighbour.kill()
         neighbour.wait()
