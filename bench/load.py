@@ -353,6 +353,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def _run_row(label: str, turns: int, per_s: float | None, stats: dict[str, Any], decided: dict[str, Any]) -> str:
+    """One run of the README table: latency percentiles and what the model did on its turns."""
+    return (
+        f"| {label} | {turns} |{'' if per_s is None else f' {per_s}'} | {stats['p50_ms']} | {stats['p95_ms']} | {stats['p99_ms']} | {stats['max_ms']}"
+        f" | {decided['waited_on_model_deadline']} | {decided['cut_at_answer_budget']}"
+        f" | {decided['model_not_started_for_budget']} |"
+    )
+
+
 def markdown(r: dict[str, Any]) -> str:
     """The results as the README's table."""
     m, one, many = r["machine"], r["one_citizen"], r["concurrent"]
@@ -368,20 +377,12 @@ def markdown(r: dict[str, Any]) -> str:
         " | model not started (slower than the budget) |",
         "|---|---|---|---|---|---|---|---|---|---|",
         f"| first turn after healthy | 1 | | {r['first_turn']['ms']} | | | | | | |",
-        f"| one citizen | {one['n']} | | {one['p50_ms']} | {one['p95_ms']} | {one['p99_ms']} | {one['max_ms']}"
-        f" | {d1['waited_on_model_deadline']} | {d1['cut_at_answer_budget']} | {d1.get('model_not_started_for_budget', 0)} |",
-        f"| {many['citizens']} citizens at once | {many['turns']} | {many['turns_per_s']} | {many['p50_ms']} | {many['p95_ms']}"
-        f" | {many['p99_ms']} | {many['max_ms']} | {dn['waited_on_model_deadline']} | {dn['cut_at_answer_budget']}"
-        f" | {dn.get('model_not_started_for_budget', 0)} |",
+        _run_row("one citizen", one["n"], None, one, d1),
+        _run_row(f"{many['citizens']} citizens at once", many["turns"], many["turns_per_s"], many, dn),
     ]
     if paced_run := r.get("paced"):
-        dp = r["paced_decisions"]
-        lines.append(
-            f"| {paced_run['citizens']} citizens, {paced_run['offered_per_s']:g} turns/s arriving | {paced_run['turns']}"
-            f" | {paced_run['turns_per_s']} | {paced_run['p50_ms']} | {paced_run['p95_ms']} | {paced_run['p99_ms']}"
-            f" | {paced_run['max_ms']} | {dp['waited_on_model_deadline']} | {dp['cut_at_answer_budget']}"
-            f" | {dp.get('model_not_started_for_budget', 0)} |"
-        )
+        label = f"{paced_run['citizens']} citizens, {paced_run['offered_per_s']:g} turns/s arriving"
+        lines.append(_run_row(label, paced_run["turns"], paced_run["turns_per_s"], paced_run, r["paced_decisions"]))
     lines += [
         "",
         f"Answer modes (one citizen): {d1['modes']}; ({many['citizens']} citizens): {dn['modes']}."

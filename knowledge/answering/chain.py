@@ -77,9 +77,9 @@ class AnswerTimes:
     Each generation leaves its time and whether it finished. A call with a budget starts the model only while at
     least half of the recent answers that say something about that budget fit in the time it has left: a finished
     answer fits if it was no longer; one cut off after running at least four fifths as long does not; one cut off
-    sooner (at a much shorter budget) says nothing. On 2 busy cores none fits 2.5 s, and the model would hold a core until the budget
-    and its work be thrown away. Every ``probe_every``-th call it would skip starts anyway, so a machine that became
-    idle or faster is noticed even where no streaming channel feeds new times.
+    sooner (at a much shorter budget) says nothing. On 2 busy cores none fits 2.5 s, and the model would hold a
+    core until the budget and its work be thrown away. Every ``probe_every``-th call it would skip starts anyway,
+    so a machine that became idle or faster is noticed even where no streaming channel feeds new times.
     """
 
     def __init__(self, keep: int = 9, min_samples: int = 5, probe_every: int = 10) -> None:

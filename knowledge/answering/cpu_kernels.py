@@ -41,6 +41,7 @@ LIB_PATH_ENV = "LLAMA_CPP_LIB_PATH"
 KERNELS_ROOT = PROJECT_ROOT / "var" / "llama"
 SDIST_DIR = PROJECT_ROOT / "var" / "wheels"
 LLAMA_CPP_VERSION = "0.3.36"
+"""The release `make setup` pins (Makefile LLAMA_CPP); what loads the libraries passes :func:`installed_version`."""
 
 _PORTABLE_FLAGS = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"})
 _AVX512_FLAGS = _PORTABLE_FLAGS | {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"}
@@ -163,24 +164,27 @@ def loaded() -> str:
     return "avx2" if "AVX2 = 1" in info else "basic"
 
 
-def build(root: Path = KERNELS_ROOT, variants: tuple[Variant, ...] = VARIANTS, *, jobs: int = 2) -> None:
-    """Compile ``libggml-cpu`` for each variant from llama-cpp-python's source and assemble ``root/<variant>``.
+def build(root: Path = KERNELS_ROOT, variants: tuple[Variant, ...] = VARIANTS, *, jobs: int = 2) -> list[str]:
+    """Compile ``libggml-cpu`` for each variant not built yet and assemble ``root/<variant>``; the names built.
 
-    The other libraries are copied from the installed package, so every set comes from the same source release.
+    The source is the installed llama-cpp-python release's, and the other libraries are copied from the installed
+    package, so every set matches the bindings that will load it.
     """
     spec = importlib.util.find_spec("llama_cpp")  # found, not imported: importing would load its libraries
-    if spec is None or spec.origin is None:
+    version = installed_version()
+    if spec is None or spec.origin is None or not version:
         raise SystemExit("llama-cpp-python is not installed: `make setup` builds it first")
+    todo = [v for v in variants if not kernels_built(root / v.name, version)]
+    if not todo:
+        return []
     package_lib = Path(spec.origin).parent / "lib"
-    if installed_version() != LLAMA_CPP_VERSION:
-        raise SystemExit(f"llama-cpp-python {installed_version()} is installed; these kernels are for {LLAMA_CPP_VERSION}")
     cmake = shutil.which("cmake")
     if cmake is None:
         raise SystemExit("cmake is missing: install it (Debian: apt-get install cmake)")
-    sdist = SDIST_DIR / f"llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz"
+    sdist = SDIST_DIR / f"llama_cpp_python-{version}.tar.gz"
     if not sdist.is_file():  # kept beside the portable wheel, so a rebuild needs no index
         pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", "llama-cpp-python"]
-        subprocess.run([*pip, "-d", str(SDIST_DIR), f"llama-cpp-python=={LLAMA_CPP_VERSION}"], check=True)
+        subprocess.run([*pip, "-d", str(SDIST_DIR), f"llama-cpp-python=={version}"], check=True)
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     with tempfile.TemporaryDirectory(prefix="llama-kernels-") as tmp:
         work = Path(tmp)
@@ -190,10 +194,8 @@ def build(root: Path = KERNELS_ROOT, variants: tuple[Variant, ...] = VARIANTS, *
             else:  # Python before 3.11.4; the archive is the one pip verified from our index
                 archive.extractall(work)  # noqa: S202
         source = next(p for p in work.iterdir() if p.is_dir())
-        for variant in variants:
+        for variant in todo:
             folder = root / variant.name
-            if kernels_built(folder):
-                continue
             build_dir = work / f"build-{variant.name}"
             args = [cmake, "-S", str(source), "-B", str(build_dir), *_BASE_CMAKE_ARGS, *variant.cmake_args]
             subprocess.run(args, check=True, stdout=subprocess.DEVNULL, env=env)
@@ -205,12 +207,13 @@ def build(root: Path = KERNELS_ROOT, variants: tuple[Variant, ...] = VARIANTS, *
                 old.unlink()
             for lib in (build_dir / "bin").glob(f"{_KERNELS_LIB}*"):
                 shutil.copy2(lib, staging / lib.name, follow_symlinks=False)
-            (staging / _STAMP).write_text(LLAMA_CPP_VERSION + "\n", encoding="ascii")
-            if not kernels_built(staging):
+            (staging / _STAMP).write_text(version + "\n", encoding="ascii")
+            if not kernels_built(staging, version):
                 raise SystemExit(f"the {variant.name} build left an incomplete library set in {staging}")
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)
             print(f"built the {variant.name} kernels in {folder}")  # noqa: T201 - a command's report
+    return [v.name for v in todo]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,11 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["build", "show"])
     parser.add_argument("--root", type=Path, default=KERNELS_ROOT, help="where the variants go (one folder each)")
     args = parser.parse_args(argv)
-    if args.command == "build":
-        if all(kernels_built(args.root / v.name) for v in VARIANTS):
-            print(f"the AVX-512 kernels are already built in {args.root}")  # noqa: T201
-        else:
-            build(args.root)
+    if args.command == "build" and not build(args.root):
+        print(f"the AVX-512 kernels are already built in {args.root}")  # noqa: T201
     chosen = choose("auto", args.root, cpu_flags(), installed_version())
     print(  # noqa: T201
         f"this CPU loads the {chosen.name} kernels from {chosen}" if chosen else "this CPU loads the portable (AVX2) kernels"
