@@ -358,7 +358,7 @@ def _run_row(label: str, turns: int, per_s: float | None, stats: dict[str, Any],
     return (
         f"| {label} | {turns} |{'' if per_s is None else f' {per_s}'} | {stats['p50_ms']} | {stats['p95_ms']} | {stats['p99_ms']} | {stats['max_ms']}"
         f" | {decided['waited_on_model_deadline']} | {decided['cut_at_answer_budget']}"
-        f" | {decided['model_not_started_for_budget']} |"
+        f" | {decided.get('model_not_started_for_budget', 0)} |"  # reports from before the column lack it
     )
 
 
